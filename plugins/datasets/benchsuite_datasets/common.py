@@ -1,0 +1,134 @@
+"""What every built-in dataset reader shares: protocol-line parsing with
+file:line errors, path containment, duplicate and missing-file checks, a
+fingerprint of the protocol files, and a base class that caches parsed splits."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from benchsuite.api import DataError, Dataset, SplitData, Utterance
+
+MAX_LISTED = 10
+
+
+def require_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise DataError(f"{what} not found: {path}")
+    return path
+
+
+def require_dir(path: Path, what: str) -> Path:
+    if not path.is_dir():
+        raise DataError(f"{what} not found: {path}")
+    return path
+
+
+def protocol_lines(path: Path, *, columns: int | Sequence[int], sep: str | None = None,
+                   skip_header: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(line_number, fields)`` of a whitespace- (or ``sep``-) separated
+    file, refusing a line with the wrong number of columns as ``file:line``.
+    Blank lines are skipped; line numbers are 1-based as editors show them."""
+    allowed = (columns,) if isinstance(columns, int) else tuple(columns)
+    expected = " or ".join(str(c) for c in allowed)
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if skip_header and number == 1:
+                continue
+            text = line.rstrip("\r\n")
+            if not text.strip():
+                continue
+            fields = text.split(sep) if sep is not None else text.split()
+            if len(fields) not in allowed:
+                raise DataError(
+                    f"{path}:{number}: expected {expected} columns, found {len(fields)}: {text.strip()!r}"
+                )
+            yield number, fields
+
+
+def resolve_under(root: Path, relative: str, *, where: str) -> Path:
+    """Join ``relative`` to ``root`` and refuse anything that escapes ``root``
+    (``../``, absolute paths, symlinked parents are resolved first)."""
+    candidate = Path(relative)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        raise DataError(f"{where}: path {relative!r} escapes the data root {root}; expected a path inside it")
+    joined = root / candidate
+    resolved_root = root.resolve()
+    resolved = joined.resolve()
+    if resolved != resolved_root and resolved_root not in resolved.parents:
+        raise DataError(f"{where}: path {relative!r} resolves to {resolved}, outside the data root {root}")
+    return joined
+
+
+def check_unique(ids: Sequence[str], where: str, lines: Sequence[int] | None = None) -> None:
+    seen: dict[str, int] = {}
+    duplicates: list[str] = []
+    for index, utt_id in enumerate(ids):
+        if utt_id in seen:
+            line = f" (lines {lines[seen[utt_id]]} and {lines[index]})" if lines is not None else ""
+            duplicates.append(f"{utt_id}{line}")
+        else:
+            seen[utt_id] = index
+    if duplicates:
+        shown = ", ".join(duplicates[:MAX_LISTED])
+        raise DataError(f"{where}: {len(duplicates)} duplicate utterance id(s): {shown}")
+
+
+def check_labels(labels: Sequence[str], allowed: Sequence[str], where: str, lines: Sequence[int] | None = None) -> None:
+    for index, label in enumerate(labels):
+        if label not in allowed:
+            line = f":{lines[index]}" if lines is not None else ""
+            raise DataError(f"{where}{line}: unknown label {label!r}; expected one of {', '.join(allowed)}")
+
+
+def check_audio_exists(utterances: Sequence[Utterance], where: str) -> None:
+    """List the missing audio files (the first ten and the count), never skip them silently."""
+    missing = [u for u in utterances if not os.path.isfile(u.path)]
+    if missing:
+        shown = "\n  ".join(f"{u.utt_id}: {u.path}" for u in missing[:MAX_LISTED])
+        more = f"\n  ... and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+        raise DataError(f"{where}: {len(missing)} of {len(utterances)} audio files are missing:\n  {shown}{more}")
+
+
+def fingerprint_files(paths: Sequence[Path]) -> str:
+    """SHA-256 over the named files' bytes (protocols and keys), 16 hex digits."""
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=str):
+        digest.update(path.name.encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+class CachedSplitsDataset(Dataset):
+    """Parses each split once; ``validate`` parses all and checks the audio."""
+
+    def __init__(self, root: Path, options: Mapping[str, Any] | None = None):
+        self.root = Path(root)
+        self.options = dict(options or {})
+        self._splits: dict[str, SplitData] = {}
+
+    def load_split(self, split: str) -> SplitData:
+        if split not in self.split_names():
+            raise DataError(f"dataset {self.name!r} has no split {split!r}; splits: {', '.join(self.split_names())}")
+        if split not in self._splits:
+            self._splits[split] = self._parse_split(split)
+        return self._splits[split]
+
+    def _parse_split(self, split: str) -> SplitData:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def protocol_files(self) -> list[Path]:
+        return []
+
+    def fingerprint(self) -> str:
+        files = [p for p in self.protocol_files() if p.is_file()]
+        return fingerprint_files(files) if files else ""
+
+    def validate(self, check_audio: bool = True) -> None:
+        for split in self.split_names():
+            data = self.load_split(split)
+            if check_audio:
+                check_audio_exists(data.utterances, f"{self.name} {split} ({data.source or self.root})")
