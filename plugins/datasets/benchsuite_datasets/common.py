@@ -32,19 +32,26 @@ def protocol_lines(path: Path, *, columns: int | Sequence[int], sep: str | None 
     Blank lines are skipped; line numbers are 1-based as editors show them."""
     allowed = (columns,) if isinstance(columns, int) else tuple(columns)
     expected = " or ".join(str(c) for c in allowed)
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if skip_header and number == 1:
-                continue
-            text = line.rstrip("\r\n")
-            if not text.strip():
-                continue
-            fields = text.split(sep) if sep is not None else text.split()
-            if len(fields) not in allowed:
-                raise DataError(
-                    f"{path}:{number}: expected {expected} columns, found {len(fields)}: {text.strip()!r}"
-                )
-            yield number, fields
+    number = 0
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if skip_header and number == 1:
+                    continue
+                text = line.rstrip("\r\n")
+                if not text.strip():
+                    continue
+                fields = text.split(sep) if sep is not None else text.split()
+                if len(fields) not in allowed:
+                    raise DataError(
+                        f"{path}:{number}: expected {expected} columns, found {len(fields)}: {text.strip()!r}"
+                    )
+                yield number, fields
+    except UnicodeDecodeError as err:
+        # a binary or mis-encoded file would otherwise surface as a bare traceback
+        raise DataError(f"{path}:{number + 1}: not UTF-8 text ({err.reason}); expected a plain-text protocol") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
 
 
 def resolve_under(root: Path, relative: str, *, where: str) -> Path:
@@ -132,3 +139,92 @@ class CachedSplitsDataset(Dataset):
             data = self.load_split(split)
             if check_audio:
                 check_audio_exists(data.utterances, f"{self.name} {split} ({data.source or self.root})")
+
+
+def check_file_name(name: str, where: str, root: Path) -> None:
+    """Refuse an id that is joined to a folder as a bare file name but would
+    leave that folder (``../x``, ``a/b``, an absolute path).  A string check, so
+    a 71k-line protocol costs no system calls."""
+    if not name or "/" in name or "\\" in name or name in (".", "..") or os.path.isabs(name):
+        raise DataError(
+            f"{where}: utterance id {name!r} would escape the data root {root}; expected a bare file name"
+        )
+
+
+def check_relative(relative: str, where: str, root: Path) -> None:
+    """The string half of :func:`resolve_under` (absolute paths and ``..``),
+    cheap enough to run on every line of a large list."""
+    candidate = Path(relative)
+    if not relative or candidate.is_absolute() or ".." in candidate.parts or relative.startswith("\\"):
+        raise DataError(f"{where}: path {relative!r} escapes the data root {root}; expected a path inside it")
+
+
+def known_options(options: Mapping[str, Any], allowed: Sequence[str], dataset: str) -> None:
+    """Refuse misspelt dataset options instead of silently using defaults."""
+    from benchsuite.api import ConfigError
+
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"dataset {dataset!r}: unknown option(s) {', '.join(unknown)}; "
+            f"known options: {', '.join(sorted(allowed)) or 'none'}"
+        )
+
+
+def audio_duration_seconds(utterances: Sequence[Utterance], where: str) -> float:
+    """Total duration from the file headers (``soundfile.info``; nothing decoded)."""
+    import soundfile
+
+    total = 0.0
+    for utt in utterances:
+        try:
+            info = soundfile.info(str(utt.path))
+        except Exception as exc:  # LibsndfileError, RuntimeError, OSError depending on the version
+            raise DataError(f"{where}: cannot read the header of {utt.path} ({exc})") from exc
+        total += info.frames / info.samplerate
+    return total
+
+
+class SpoofDataset(CachedSplitsDataset):
+    """A countermeasure corpus: statistics per label, speaker and attack."""
+
+    def statistics(self, check_audio: bool = False) -> dict:
+        if check_audio:
+            self.validate(check_audio=True)
+        out: dict[str, Any] = {"dataset": self.name, "root": str(self.root), "splits": {}}
+        fingerprint = self.fingerprint()
+        if fingerprint:
+            out["fingerprint"] = fingerprint
+        for split in self.split_names():
+            data = self.load_split(split)
+            bonafide = sum(1 for u in data.utterances if u.label == "bonafide")
+            attacks: dict[str, int] = {}
+            conditions: dict[str, dict[str, int]] = {}
+            for utt in data.utterances:
+                if utt.label != "bonafide" and utt.attack is not None:
+                    attacks[utt.attack] = attacks.get(utt.attack, 0) + 1
+                for column, value in utt.conditions.items():
+                    counts = conditions.setdefault(column, {})
+                    counts[value] = counts.get(value, 0) + 1
+            entry: dict[str, Any] = {
+                "utterances": len(data.utterances),
+                "bonafide": bonafide,
+                "spoof": len(data.utterances) - bonafide,
+                "speakers": len({u.speaker for u in data.utterances if u.speaker}),
+                "attacks": dict(sorted(attacks.items())),
+            }
+            if conditions:
+                entry["conditions"] = {c: dict(sorted(v.items())) for c, v in sorted(conditions.items())}
+            if data.asv_scores is not None:
+                entry["asv_scores"] = {
+                    "target": int(len(data.asv_scores.target)),
+                    "nontarget": int(len(data.asv_scores.nontarget)),
+                    "spoof": int(len(data.asv_scores.spoof)),
+                    "source": data.asv_scores.source,
+                }
+            if data.source:
+                entry["source"] = data.source
+            if check_audio:
+                entry["duration_seconds"] = audio_duration_seconds(data.utterances, f"{self.name} {split}")
+            out["splits"][split] = entry
+        return out
