@@ -1,0 +1,389 @@
+"""One cell: (dataset, model, seed) -> its directory.
+
+A cell's only input is its resolved config (a plain dict) and its only output
+is its directory, so it can run in this process, a worker process or on
+another machine that shares the output directory.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .api import BenchsuiteError, CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
+from .config import config_from_plain, recipe_from_plain
+from .data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
+from .evaluation import (
+    classify_outputs, classify_scores, compute_metrics, embeddings, selection_metric, spoof_outputs, spoof_scores,
+    verify_scores,
+)
+from .plan import cell_id_for, open_dataset
+from .progress import Progress
+from .provenance import command_line, now_iso, provenance
+from .registry import Registry, get_registry
+from .store import ResultsStore, atomic_write_json
+from .trainer import (
+    BEST, EstimatorTrainer, Trainer, autocast_dtype, configure_determinism, is_estimator, load_checkpoint,
+    peak_memory_mb, resolve_device,
+)
+
+SCORES = "scores.txt"
+DEV_SCORES = "dev_scores.txt"
+
+
+def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | None = None, position: int = 1,
+             total: int = 1, registry: Registry | None = None) -> dict[str, Any]:
+    """Run (or resume) one cell and write its result.  Returns the result dict.
+    A finished cell is returned as stored; a failed one is retried."""
+    progress = progress or Progress()
+    store = ResultsStore(out_root)
+    identity = config["identity"]
+    cell_id = cell_id_for(identity)
+    previous = store.read_result(cell_id)
+    if previous is not None and previous.get("status") == "done":
+        return previous
+    label = f"{identity['dataset']}/{identity['model']}/{identity['profile']}/seed{identity['seed']}"
+    progress.start_cell(label, position, total)
+    if previous is not None:
+        # keep the failed attempt for the record, then try again from the last checkpoint
+        atomic_write_json(store.cell_dir(cell_id) / f"result.failed-{int(time.time())}.json", previous)
+        store.result_path(cell_id).unlink()
+        progress.message(f"retrying; the previous attempt failed: {previous.get('error', {}).get('message', '?')}")
+    store.write_config(cell_id, config)
+    start, started = now_iso(), time.monotonic()
+    device = None
+    body: dict[str, Any]
+    try:
+        registry = registry or get_registry()
+        device = resolve_device(config["runtime"].get("device", "auto"))
+        body = _execute(config, store.cell_dir(cell_id), registry, device, progress)
+        body["status"] = "done"
+        body["error"] = None
+    except KeyboardInterrupt:
+        progress.message("interrupted; the next identical run resumes from the last checkpoint")
+        raise
+    except Exception as exc:  # any failure becomes the cell's stored result; the matrix goes on
+        body = _failure_body(identity, exc)
+    result = {
+        **body,
+        "provenance": provenance(
+            device or "unknown", start, now_iso(), time.monotonic() - started,
+            peak_memory_mb(device) if device is not None else None,
+            config["runtime"].get("command") or command_line(),
+            [identity["plugins"][k] for k in ("model", "dataset", "train_dataset")],
+            identity.get("precision", "fp32"),
+        ),
+    }
+    store.write_result(cell_id, result)
+    if result["status"] == "done":
+        progress.end_cell("done: " + _headline(result))
+    else:
+        progress.end_cell(f"FAILED: {result['error']['message']}")
+    return {"schema_version": 1, "cell_id": cell_id, **result}
+
+
+def _headline(result: dict[str, Any]) -> str:
+    values = result.get("metrics", {}).get("eval", {})
+    info = result.get("metric_info", {})
+    parts = []
+    for key, value in list(values.items())[:4]:
+        if value is None:
+            continue
+        shown = f"{100 * value:.2f}%" if info.get(key, {}).get("percent") else f"{value:.4f}"
+        parts.append(f"{info.get(key, {}).get('label', key)} {shown}")
+    return ", ".join(parts) or "no metric values"
+
+
+def _failure_body(identity: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "error": {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__,
+                  "traceback": traceback.format_exc()},
+        **_descriptive(identity),
+        "metrics": {}, "metric_info": {}, "breakdown": {}, "notes": {}, "extra": {},
+    }
+
+
+def _descriptive(identity: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "task": identity["task"],
+        "profile": identity["profile"],
+        "seed": identity["seed"],
+        "dataset": {"name": identity["dataset"], "train_dataset": identity["train_dataset"], "task": identity["task"],
+                    "options": identity["dataset_options"], "fingerprint": identity.get("dataset_fingerprint"),
+                    "plugin": identity["plugins"]["dataset"]},
+        "model": {"name": identity["model"], "config": identity["model_config"], "params": None,
+                  "plugin": identity["plugins"]["model"]},
+        "recipe": identity["recipe"],
+    }
+
+
+def _eval_split_name(dataset: Dataset) -> str:
+    names = dataset.split_names()
+    for candidate in ("eval", "test"):
+        if candidate in names:
+            return candidate
+    return names[-1]
+
+
+class _Cell:
+    """The state of one cell while it runs."""
+
+    def __init__(self, config: dict[str, Any], cell_dir: Path, registry: Registry, device: torch.device,
+                 progress: Progress):
+        ident, runtime = config["identity"], config["runtime"]
+        self.ident, self.runtime = ident, runtime
+        self.cell_dir = cell_dir
+        self.registry = registry
+        self.device = device
+        self.progress = progress
+        self.task = Task(ident["task"])
+        self.seed = int(ident["seed"])
+        self.recipe: Recipe = recipe_from_plain(ident["recipe"])
+        self.model_reg = registry.models.get(ident["model"])
+        self.spec = self.model_reg.spec
+        self.model_config = config_from_plain(self.spec.config_class, ident["model_config"])
+        data = runtime["data"]
+        self.eval_dataset = open_dataset(registry.datasets.get(ident["dataset"]).spec, data[ident["dataset"]])
+        self.train_dataset = (self.eval_dataset if ident["train_dataset"] == ident["dataset"] else
+                              open_dataset(registry.datasets.get(ident["train_dataset"]).spec, data[ident["train_dataset"]]))
+        self.autocast = autocast_dtype(ident.get("precision", "fp32"))
+        self.pin_memory = runtime.get("pin_memory")
+        if self.pin_memory is None:
+            self.pin_memory = device.type == "cuda"
+
+    # ---------------------------------------------------------------- data
+
+    def splits(self) -> tuple[SplitData, SplitData | None, SplitData]:
+        recipe = self.recipe
+        train = self.train_dataset.load_split("train")
+        dev = self.train_dataset.load_split("dev") if "dev" in self.train_dataset.split_names() else None
+        evaluation = self.eval_dataset.load_split(_eval_split_name(self.eval_dataset))
+        train = SplitData(train.name, subset(train.utterances, recipe.max_train_utterances), source=train.source)
+        if dev is not None and recipe.max_dev_utterances and self.task != Task.VERIFY:
+            dev = SplitData(dev.name, subset(dev.utterances, recipe.max_dev_utterances), dev.trials, dev.enrolments,
+                            dev.asv_scores, dev.source)
+        if recipe.max_eval_utterances and self.task != Task.VERIFY:
+            evaluation = SplitData(evaluation.name, subset(evaluation.utterances, recipe.max_eval_utterances),
+                                   evaluation.trials, evaluation.enrolments, evaluation.asv_scores, evaluation.source)
+        return train, dev, evaluation
+
+    def class_names(self, train: SplitData) -> tuple[str, ...]:
+        if self.task == Task.SPOOF:
+            return ("spoof", "bonafide")
+        declared = self.train_dataset.class_names() if self.task == Task.CLASSIFY else ()
+        return tuple(declared) or tuple(sorted({u.label for u in train.utterances}))
+
+    def loader(self, split: SplitData, class_names: tuple[str, ...], *, train: bool, as_list: bool,
+               labelled: bool = True) -> torch.utils.data.DataLoader:
+        recipe = self.recipe
+        policy = recipe.train_crop if train else recipe.eval_crop
+        labels = labels_for(self.task, split.utterances, class_names) if labelled else np.zeros(len(split.utterances), np.int64)
+        augment = self.augmentations() if train else []
+        dataset_name = self.ident["train_dataset"] if train else self.ident["dataset"]
+        audio = audio_source(split.utterances, enabled=bool(self.runtime.get("audio_cache")),
+                             key=f"{dataset_name}-{split.name}", sample_rate=self.eval_dataset.sample_rate,
+                             notice_key=dataset_name)
+        dataset = WaveformDataset(split.utterances, labels, sample_rate=self.eval_dataset.sample_rate,
+                                  crop_samples=recipe.crop_samples, crop_policy=policy, seed=self.seed,
+                                  augment=augment, audio=audio, notice_key=dataset_name)
+        batch = recipe.batch_size if train else eval_batch_size(recipe, policy, as_list)
+        workers = int(self.runtime.get("num_workers") or 0)
+        return make_loader(dataset, batch_size=batch, shuffle=train, seed=self.seed, as_list=as_list,
+                           drop_last=train and not as_list, num_workers=workers, pin_memory=bool(self.pin_memory),
+                           persistent_workers=bool(self.runtime.get("persistent_workers", True)))
+
+    def augmentations(self) -> list:
+        out = []
+        for name in self.recipe.augmentations:
+            spec = self.registry.augmentations.get(name).spec
+            if spec.stage == "waveform":
+                out.append(spec.build(dict(self.recipe.augmentation_options.get(name, {}))))
+        return out
+
+    # ---------------------------------------------------------------- model
+
+    def build_model(self, task_info: TaskInfo) -> Any:
+        model = self.spec.build(self.model_config, task_info)
+        init_from = self.ident.get("init_from")
+        if init_from:
+            self._initialise_from(model, init_from)
+        return model
+
+    def _initialise_from(self, model: Any, cell_id: str) -> None:
+        path = self.cell_dir.parent / cell_id / "checkpoints" / BEST
+        if not path.exists():
+            raise ConfigError(f"--init-from {cell_id}: no checkpoint at {path} (the cell must have finished in the "
+                              f"same output directory)")
+        state = load_checkpoint(path)
+        if state.get("model") != self.spec.name:
+            raise ConfigError(f"--init-from {cell_id}: that cell trained {state.get('model')!r}, not {self.spec.name!r}")
+        missing, unexpected = model.load_state_dict(state["model_state"], strict=False)
+        self.progress.message(f"initialised from cell {cell_id}"
+                              + (f" ({len(missing)} tensors kept fresh)" if missing else ""))
+
+    def head_for(self, model: torch.nn.Module, num_classes: int) -> torch.nn.Module | None:
+        if self.spec.output != "embedding":
+            return None
+        from .heads import build_head
+
+        probe = torch.zeros(1, min(self.recipe.crop_samples, 32000))
+        model.eval()
+        with torch.no_grad():
+            dim = int(model(probe).shape[-1])
+        model.train()
+        recipe = self.recipe
+        if self.task == Task.CLASSIFY and recipe.loss not in ("softmax", "ce"):
+            raise ConfigError(f"classification trains with loss 'ce'; the recipe says {recipe.loss!r}")
+        return build_head(recipe, dim, num_classes)
+
+    # ---------------------------------------------------------------- run
+
+    def run(self) -> dict[str, Any]:
+        recipe, task = self.recipe, self.task
+        train, dev, evaluation = self.splits()
+        class_names = self.class_names(train)
+        self.class_names_cache = class_names
+        task_info = TaskInfo(task, self.eval_dataset.sample_rate, len(class_names), class_names)
+        model = self.build_model(task_info)
+        estimator = is_estimator(model)
+        params = (self.spec.count_parameters(self.model_config) if self.spec.count_parameters is not None
+                  else sum(p.numel() for p in model.parameters()))
+        checkpoint_dir = self.cell_dir / "checkpoints"
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(self.seed)  # head initialisation
+        head = None if estimator else self.head_for(model, len(class_names))
+        train_loader = self.loader(train, class_names, train=True, as_list=estimator)
+        dev_loader = self.loader(dev, class_names, train=False, as_list=estimator) if dev is not None else None
+        selection_note = None
+
+        if estimator:
+            trainer = EstimatorTrainer(estimator=model, device=self.device, checkpoint_dir=checkpoint_dir,
+                                       progress=self.progress, model_name=self.spec.name,
+                                       model_config=self.ident["model_config"], seed=self.seed)
+            summary = trainer.fit(lambda: iter(train_loader))
+            selection = {"rule": "none (fitted once)", "epoch": 1, "value": None}
+            scorer = self._scorer(model, None, estimator=True)
+            if dev_loader is not None:
+                self._write_scores(dev, scorer(dev, dev_loader), DEV_SCORES)
+        else:
+            trainer = Trainer(model=model, head=head, recipe=recipe, task_info=task_info, output=self.spec.output,
+                              device=self.device, precision=self.ident.get("precision", "fp32"), seed=self.seed,
+                              checkpoint_dir=checkpoint_dir, progress=self.progress, model_name=self.spec.name,
+                              model_config=self.ident["model_config"])
+            scorer = self._scorer(trainer.model, trainer.head, estimator=False)
+            dev_value, on_best, selection_note = self._selection(scorer, dev, dev_loader, class_names)
+            summary = trainer.fit(train_loader, dev_value, on_best)
+            best_epoch = trainer.load_best()
+            selection = {"rule": recipe.selection if selection_note is None else "last", "epoch": best_epoch,
+                         "value": summary.best_value}
+        eval_started = time.monotonic()
+        eval_loader = self.loader(evaluation, class_names, train=False, as_list=estimator,
+                                  labelled=task != Task.VERIFY)
+        cohort = (self._cohort(model, train, class_names)
+                  if task == Task.VERIFY and recipe.score_norm == "asnorm" else None)
+        eval_scores = scorer(evaluation, eval_loader, cohort=cohort)
+        self._write_scores(evaluation, eval_scores, SCORES)
+        metrics = compute_metrics(self.registry, task, eval_scores)
+        results = {"eval": metrics.values}
+        notes = {"eval": dict(metrics.notes)}
+        if selection_note:
+            notes["eval"]["selection"] = selection_note
+        dev_metrics = None
+        if dev_loader is not None and (self.cell_dir / DEV_SCORES).exists() and task != Task.VERIFY:
+            dev_metrics = compute_metrics(self.registry, task, scorer(dev, dev_loader))
+            results["dev"] = dev_metrics.values
+        info = {**(dev_metrics.info if dev_metrics else {}), **metrics.info}
+        return {
+            **_descriptive(self.ident),
+            "model": {**_descriptive(self.ident)["model"], "params": int(params), "output": self.spec.output},
+            "metrics": results,
+            "metric_info": info,
+            "breakdown": {"eval": metrics.breakdown},
+            "notes": notes,
+            "extra": {"eval": metrics.extra},
+            "selection": selection,
+            "training": {"epochs_run": summary.epochs_run, "best_epoch": summary.best_epoch,
+                         "resumed_from_epoch": summary.resumed_from_epoch,
+                         "train_seconds": round(summary.train_seconds, 3),
+                         "eval_seconds": round(time.monotonic() - eval_started, 3),
+                         "init_from": self.ident.get("init_from"),
+                         "utterances": {"train": len(train.utterances), "dev": len(dev.utterances) if dev else 0,
+                                        "eval": len(evaluation.utterances)},
+                         "class_names": list(class_names) if task != Task.SPOOF else None},
+            "artifacts": {"scores": SCORES, "dev_scores": DEV_SCORES if (self.cell_dir / DEV_SCORES).exists() else None,
+                          "train_log": "train_log.csv", "checkpoint": f"checkpoints/{BEST}"},
+        }
+
+    def _scorer(self, model: Any, head: Any, *, estimator: bool):
+        """split + loader -> the task's score container."""
+        task, recipe = self.task, self.recipe
+
+        def score(split: SplitData, loader, cohort: np.ndarray | None = None):
+            if task == Task.SPOOF:
+                return spoof_scores(split, spoof_outputs(model, loader, self.device, self.autocast, estimator))
+            if task == Task.CLASSIFY:
+                names = self.class_names_cache
+                return classify_scores(split, classify_outputs(model, head, loader, self.device, self.autocast), names)
+            emb = embeddings(model, loader, self.device, self.autocast, recipe)
+            return verify_scores(split, emb, cohort=cohort, recipe=recipe)
+
+        return score
+
+    def _selection(self, scorer, dev: SplitData | None, dev_loader, class_names: tuple[str, ...]):
+        """The dev-only selection value and what to do on a new best."""
+        recipe, task = self.recipe, self.task
+        if recipe.selection == "last":
+            return (lambda: None), (lambda epoch: None), None
+        if dev is None or dev_loader is None or (task == Task.VERIFY and not dev.trials):
+            note = (f"selection {recipe.selection!r} needs a dev split with labels"
+                    f"{' and trials' if task == Task.VERIFY else ''}; {self.ident['train_dataset']} has none, so "
+                    f"the last epoch is used")
+            return (lambda: None), (lambda epoch: None), note
+        key = {"dev_eer": "eer", "dev_accuracy": "accuracy"}.get(recipe.selection)
+        if key is None:
+            raise ConfigError(f"recipe selection {recipe.selection!r}: expected dev_eer, dev_accuracy or last")
+        value_of = selection_metric(self.registry, task, key)
+        latest: dict[str, Any] = {}
+
+        def dev_value() -> float:
+            latest["scores"] = scorer(dev, dev_loader)
+            return value_of(latest["scores"])
+
+        def on_best(epoch: int) -> None:
+            self._write_scores(dev, latest["scores"], DEV_SCORES)
+
+        return dev_value, on_best, None
+
+    def _cohort(self, model: torch.nn.Module, train: SplitData, class_names: tuple[str, ...]) -> np.ndarray:
+        """Training-speaker mean embeddings (at most 50 utterances a speaker) for AS-Norm."""
+        from .sv_scoring import speaker_mean_embeddings
+
+        limited = SplitData(train.name, subset(train.utterances, 50 * len(class_names)), source=train.source)
+        loader = self.loader(limited, class_names, train=False, as_list=False)
+        emb = embeddings(model, loader, self.device, self.autocast, self.recipe)
+        return speaker_mean_embeddings(emb.numpy(), [u.label for u in limited.utterances])
+
+    def _write_scores(self, split: SplitData, scores: Any, name: str) -> None:
+        from . import scorefiles
+
+        path = self.cell_dir / name
+        if self.task == Task.SPOOF:
+            scorefiles.write_spoof_scores(path, scores.utt_ids, scores.attacks, scores.is_bonafide, scores.scores)
+        elif self.task == Task.VERIFY:
+            scorefiles.write_verify_scores(path, scores.enrol, scores.test, scores.scores, scores.is_target)
+        else:
+            names = scores.class_names
+            scorefiles.write_classify_scores(path, scores.utt_ids, [names[i] for i in scores.true],
+                                             [names[i] for i in scores.predicted])
+
+
+def _execute(config: dict[str, Any], cell_dir: Path, registry: Registry, device: torch.device,
+             progress: Progress) -> dict[str, Any]:
+    configure_determinism(device)
+    cell = _Cell(config, cell_dir, registry, device, progress)
+    return cell.run()

@@ -1,0 +1,186 @@
+"""Scoring a split with a trained model, and computing the registered metrics.
+
+Turns model outputs into the task's score container (spoof scores per
+utterance, verification scores per trial, class predictions), which the score
+files and every metric are computed from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .api import (
+    BenchsuiteError, ClassifyScores, MetricValueInfo, Recipe, ScoreSet, SplitData, SpoofScores, Task, VerifyScores,
+)
+from .registry import Registry
+from .trainer import output_scores
+
+
+@dataclass
+class MetricResults:
+    values: dict[str, float | None] = field(default_factory=dict)
+    breakdown: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def info_dict(metric_name: str, info: MetricValueInfo) -> dict[str, Any]:
+    return {"metric": metric_name, "label": info.label, "lower_is_better": info.lower_is_better,
+            "percent": info.percent, "formulation": info.formulation, "description": info.description}
+
+
+def compute_metrics(registry: Registry, task: Task, scores: ScoreSet, only: Sequence[str] | None = None) -> MetricResults:
+    """Run every registered metric for ``task`` (or the ``only`` ones).  A key
+    produced by two metrics keeps the first and stores the second as
+    ``metric:key`` so nothing is silently overwritten."""
+    results = MetricResults()
+    for reg in registry.metrics_for(task):
+        spec = reg.spec
+        if only is not None and spec.name not in only:
+            continue
+        output = spec.compute(scores)
+        rename = {}
+        for key in output.values:
+            rename[key] = key if key not in results.values else f"{spec.name}:{key}"
+        for key, value in output.values.items():
+            results.values[rename[key]] = None if value is None else float(value)
+        for info in spec.outputs:
+            results.info[rename.get(info.key, info.key)] = info_dict(spec.name, info)
+        for column, groups in output.breakdown.items():
+            target = results.breakdown.setdefault(column, {})
+            for group, values in groups.items():
+                target.setdefault(group, {}).update({rename.get(k, k): v for k, v in values.items()})
+        results.notes.update({rename.get(k, k): v for k, v in output.notes.items()})
+        results.extra.update(output.extra)
+    return results
+
+
+def selection_metric(registry: Registry, task: Task, key: str) -> Callable[[ScoreSet], float]:
+    """A dev-set selection value (lower is better) from the registered metric producing ``key``."""
+    for reg in registry.metrics_for(task):
+        for info in reg.spec.outputs:
+            if info.key == key:
+                sign = 1.0 if info.lower_is_better else -1.0
+
+                def value(scores: ScoreSet, _spec=reg.spec, _key=key, _sign=sign) -> float:
+                    try:
+                        result = _spec.compute(scores).values.get(_key)
+                    except BenchsuiteError:
+                        # e.g. an untrained model giving constant dev scores: worst possible value
+                        return float("inf")
+                    return float("inf") if result is None else _sign * float(result)
+
+                return value
+    raise BenchsuiteError(f"model selection needs a {task} metric producing {key!r}, but none is registered "
+                          f"(check `benchsuite plugins` for metric plugins that failed to load)")
+
+
+# --------------------------------------------------------------------------- inference
+
+
+def _batches_outputs(model: Any, loader: torch.utils.data.DataLoader, device: torch.device, autocast: torch.dtype | None,
+                     forward: Callable[[Any], torch.Tensor]) -> tuple[np.ndarray, torch.Tensor]:
+    """Run ``forward`` over a loader in eval mode; returns (indices, stacked outputs) in loader order."""
+    indices, outputs = [], []
+    with torch.no_grad():
+        for waves, _labels, index in loader:
+            if isinstance(waves, torch.Tensor):
+                waves = waves.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None and isinstance(waves, torch.Tensor)):
+                out = forward(waves)
+            outputs.append(out.detach().float().cpu())
+            indices.append(index.numpy())
+    return np.concatenate(indices), torch.cat(outputs)
+
+
+def _in_order(indices: np.ndarray, values: torch.Tensor, size: int) -> torch.Tensor:
+    ordered = torch.empty((size,) + tuple(values.shape[1:]), dtype=values.dtype)
+    ordered[torch.from_numpy(indices)] = values
+    return ordered
+
+
+def spoof_outputs(model: Any, loader: torch.utils.data.DataLoader, device: torch.device,
+                  autocast: torch.dtype | None, is_estimator: bool) -> torch.Tensor:
+    """Raw model outputs ([N, K]) or estimator scores ([N, 1]) in utterance order."""
+    if is_estimator:
+        indices, out = _batches_outputs(model, loader, device, None, lambda w: torch.as_tensor(model.score(w)).reshape(-1, 1))
+    else:
+        model.eval()
+        indices, out = _batches_outputs(model, loader, device, autocast, model)
+    return _in_order(indices, out, len(loader.dataset))
+
+
+def spoof_scores(split: SplitData, outputs: torch.Tensor, asv: bool = True) -> SpoofScores:
+    utts = split.utterances
+    columns = sorted({c for u in utts for c in u.conditions})
+    return SpoofScores(
+        utt_ids=np.array([u.utt_id for u in utts]),
+        scores=output_scores(outputs, Task.SPOOF).double().numpy(),
+        is_bonafide=np.array([u.label == "bonafide" for u in utts]),
+        attacks=np.array([u.attack or "-" for u in utts]),
+        conditions={c: np.array([u.conditions.get(c, "") for u in utts]) for c in columns},
+        asv=split.asv_scores if asv else None,
+        source=split.source,
+    )
+
+
+def classify_outputs(model: Any, head: Any, loader: torch.utils.data.DataLoader, device: torch.device,
+                     autocast: torch.dtype | None) -> torch.Tensor:
+    model.eval()
+    if head is not None:
+        head.eval()
+    forward = (lambda w: head(model(w), None)) if head is not None else model
+    indices, out = _batches_outputs(model, loader, device, autocast, forward)
+    return _in_order(indices, out, len(loader.dataset))
+
+
+def classify_scores(split: SplitData, logits: torch.Tensor, class_names: Sequence[str]) -> ClassifyScores:
+    index = {name: i for i, name in enumerate(class_names)}
+    return ClassifyScores(
+        utt_ids=np.array([u.utt_id for u in split.utterances]),
+        true=np.array([index[u.label] for u in split.utterances], dtype=np.int64),
+        predicted=logits.argmax(dim=1).numpy().astype(np.int64),
+        class_names=tuple(class_names),
+        source=split.source,
+    )
+
+
+def embeddings(model: Any, loader: torch.utils.data.DataLoader, device: torch.device, autocast: torch.dtype | None,
+               recipe: Recipe) -> torch.Tensor:
+    """One embedding per utterance: whole file, or chunks averaged (``eval_crop: chunked``)."""
+    model.eval()
+    if recipe.eval_crop == "chunked":
+        from .sv_scoring import extract_embedding
+
+        def forward(waves: torch.Tensor) -> torch.Tensor:
+            return torch.stack([extract_embedding(model, w, chunk_samples=recipe.crop_samples,
+                                                  hop_samples=recipe.crop_samples // 2) for w in waves])
+    else:
+        forward = model
+    indices, out = _batches_outputs(model, loader, device, autocast, forward)
+    return _in_order(indices, out, len(loader.dataset))
+
+
+def verify_scores(split: SplitData, split_embeddings: torch.Tensor, *, cohort: np.ndarray | None,
+                  recipe: Recipe) -> VerifyScores:
+    from .sv_scoring import as_norm, cosine_score_trials
+
+    if not split.trials:
+        raise BenchsuiteError(f"split {split.name!r} has no trial list to score ({split.source})")
+    by_id = {u.utt_id: split_embeddings[i].numpy() for i, u in enumerate(split.utterances)}
+    scores = cosine_score_trials(by_id, split.trials, split.enrolments)
+    if recipe.score_norm == "asnorm":
+        if cohort is None:
+            raise BenchsuiteError("AS-Norm needs a cohort of training-speaker embeddings")
+        scores = as_norm(scores, by_id, split.trials, split.enrolments, cohort, top_n=recipe.asnorm_top_n)
+    return VerifyScores(
+        enrol=np.array([t.enrol for t in split.trials]),
+        test=np.array([t.test for t in split.trials]),
+        scores=np.asarray(scores, dtype=np.float64),
+        is_target=np.array([t.is_target for t in split.trials]),
+        source=split.source,
+    )

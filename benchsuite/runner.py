@@ -1,0 +1,70 @@
+"""`benchsuite run`: plan -> executor -> results store -> report."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import RunOptions
+from .executor import Executor, LocalExecutor
+from .plan import Cell, build_plan, describe
+from .progress import Progress, format_duration
+from .provenance import now_iso
+from .registry import Registry, get_registry
+from .store import ResultsStore
+
+
+@dataclass
+class RunSummary:
+    out: Path
+    cells: list[Cell]
+    reused: list[str] = field(default_factory=list)  # cell ids already done before this run
+    results: list[dict[str, Any]] = field(default_factory=list)
+    reports: dict[str, Path] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if r.get("status") != "done"]
+
+
+def run_benchmark(options: RunOptions, *, registry: Registry | None = None, executor: Executor | None = None,
+                  progress: Progress | None = None) -> RunSummary:
+    started = time.monotonic()
+    progress = progress or Progress()
+    registry = registry or get_registry()
+    cells = build_plan(registry, options)
+    out = Path(options.out)
+    store = ResultsStore(out)
+    summary = RunSummary(out, cells)
+    pending = []
+    for cell in cells:
+        previous = store.read_result(cell.cell_id)
+        if previous is not None and previous.get("status") == "done":
+            summary.reused.append(cell.cell_id)
+            summary.results.append(previous)
+        else:
+            pending.append(cell)
+    progress.message(f"plan: {describe(cells)}; {len(summary.reused)} already done, {len(pending)} to run")
+    invocation = {"command": options.command, "start": now_iso(), "cells": [c.cell_id for c in cells],
+                  "pending": [c.cell_id for c in pending], "executor": (executor or LocalExecutor()).name}
+    if pending:
+        results = (executor or LocalExecutor()).run(pending, out, progress)
+        summary.results.extend(results)
+    invocation["end"] = now_iso()
+    invocation["failed"] = [r["cell_id"] for r in summary.failed]
+    store.record_invocation(invocation)
+    store.ensure_index()
+    if options.render_report:
+        summary.reports = render(out, options.command)
+    summary.seconds = time.monotonic() - started
+    progress.message(f"finished in {format_duration(summary.seconds)}: {len(summary.results) - len(summary.failed)} "
+                     f"done, {len(summary.failed)} failed")
+    return summary
+
+
+def render(out: Path, command: str) -> dict[str, Path]:
+    from .report import render_report
+
+    return render_report(out, out / "report", formats=("html", "md", "csv", "json"), command=command)
