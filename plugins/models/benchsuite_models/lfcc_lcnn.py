@@ -1,0 +1,204 @@
+"""LFCC-LCNN: the ASVspoof 2021 B03 countermeasure (Wang & Yamagishi).
+
+Architecture as in ``asvspoof-challenge/2021:LA/Baseline-LFCC-LCNN/project/
+baseline_LA/model.py``: 60-dim LFCC (see :func:`features.lcnn_lfcc`) seen as a
+one-channel image, a light CNN of Max-Feature-Map convolutions with non-affine
+batch norm and four 2x2 max-pools, dropout 0.7, two bidirectional LSTMs (96 =
+2 x 48) whose output is added to their input, the mean over time, and one
+linear unit.  The output is a single logit; the score is that logit (the
+reference scores with the pre-sigmoid activation).  269,729 trainable
+parameters, like the reference (its LFCC filter bank and DCT are frozen
+parameters there, buffers here, so they are not counted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from benchsuite.api import Baseline, DataError, ModelSpec, Recipe, Task, TaskInfo
+from benchsuite.hookspecs import hookimpl
+
+from .features import LFCC
+
+NAME = "lfcc-lcnn"
+PAPER = ("X. Wang and J. Yamagishi, 'A comparative study on recent neural spoofing countermeasures for synthetic "
+         "speech detection', Interspeech 2021; ASVspoof 2021 baseline B03 (asvspoof-challenge/2021)")
+
+
+@dataclass
+class LfccLcnnConfig:
+    """Defaults are the B03 values."""
+
+    sample_rate: int = 16000
+    frame_length: int = 320  # 20 ms
+    hop_length: int = 160  # 10 ms
+    n_fft: int = 1024
+    lfcc_filters: int = 20
+    lfcc_min_hz: float = 0.0
+    lfcc_max_hz: float = 4000.0
+    pre_emphasis: float = 0.97
+    dropout: float = 0.7
+
+
+class MaxFeatureMap(nn.Module):
+    """Max of the first and second halves of the channels (LCNN's MFM)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        first, second = x.chunk(2, dim=1)
+        return torch.maximum(first, second)
+
+
+def _mfm_conv(in_channels: int, out_channels: int, kernel: int) -> list[nn.Module]:
+    """A convolution producing ``2 * out_channels`` maps halved by MFM."""
+    return [nn.Conv2d(in_channels, 2 * out_channels, kernel, padding=kernel // 2), MaxFeatureMap()]
+
+
+def _lcnn_body(dropout: float) -> nn.Sequential:
+    """The reference's ``m_transform`` in the same module order, so a released state
+    dict maps index for index."""
+    layers: list[nn.Module] = []
+    layers += _mfm_conv(1, 32, 5) + [nn.MaxPool2d(2, 2)]
+    layers += _mfm_conv(32, 32, 1) + [nn.BatchNorm2d(32, affine=False)]
+    layers += _mfm_conv(32, 48, 3) + [nn.MaxPool2d(2, 2), nn.BatchNorm2d(48, affine=False)]
+    layers += _mfm_conv(48, 48, 1) + [nn.BatchNorm2d(48, affine=False)]
+    layers += _mfm_conv(48, 64, 3) + [nn.MaxPool2d(2, 2)]
+    layers += _mfm_conv(64, 64, 1) + [nn.BatchNorm2d(64, affine=False)]
+    layers += _mfm_conv(64, 32, 3) + [nn.BatchNorm2d(32, affine=False)]
+    layers += _mfm_conv(32, 32, 1) + [nn.BatchNorm2d(32, affine=False)]
+    layers += _mfm_conv(32, 32, 3) + [nn.MaxPool2d(2, 2), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+class LfccLcnn(nn.Module):
+    """``forward(waveforms [batch, samples]) -> [batch, 1]`` bona fide logit."""
+
+    # four 2x2 max-pools need at least 16 LFCC frames
+    MIN_FRAMES = 16
+
+    def __init__(self, config: LfccLcnnConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or LfccLcnnConfig()
+        self.frontend = LFCC(
+            sample_rate=config.sample_rate, frame_length=config.frame_length, hop_length=config.hop_length,
+            n_fft=config.n_fft, n_filters=config.lfcc_filters, n_coefficients=config.lfcc_filters,
+            min_hz=config.lfcc_min_hz, max_hz=config.lfcc_max_hz, pre_emphasis=config.pre_emphasis,
+        )
+        feature_dims = self.frontend.dims
+        hidden = (feature_dims // 16) * 32  # 32 channels x the feature axis after four pools
+        self.lcnn = _lcnn_body(config.dropout)
+        self.blstm = nn.ModuleList([nn.LSTM(hidden, hidden // 2, bidirectional=True, batch_first=True)
+                                    for _ in range(2)])
+        self.output = nn.Linear(hidden, 1)
+
+    def min_samples(self) -> int:
+        return (self.MIN_FRAMES - 1) * self.config.hop_length
+
+    def features(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """``[batch, frames, 60]`` LFCC, in float32 even under autocast (the reference
+        computes it without gradients, as here)."""
+        if waveforms.dim() != 2:
+            raise DataError(f"{NAME} expects [batch, samples] audio, got shape {tuple(waveforms.shape)}")
+        if waveforms.shape[1] < self.min_samples():
+            raise DataError(f"{NAME} needs at least {self.min_samples()} samples per input "
+                            f"({self.MIN_FRAMES} LFCC frames); got {waveforms.shape[1]}")
+        with torch.no_grad(), torch.autocast(device_type=waveforms.device.type, enabled=False):
+            return self.frontend(waveforms.float())
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        hidden = self.lcnn(self.features(waveforms).unsqueeze(1))  # [B, 32, T/16, 3]
+        batch, channels, frames, width = hidden.shape
+        sequence = hidden.permute(0, 2, 1, 3).reshape(batch, frames, channels * width)
+        recurrent = sequence
+        for lstm in self.blstm:
+            recurrent, _ = lstm(recurrent)
+        return self.output((recurrent + sequence).mean(dim=1))
+
+
+# --------------------------------------------------------------------------- released weights
+
+
+def convert_reference_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Map the B03 reference's names (``m_transform.0.*``, ``m_before_pooling.0.{i}.l_blstm.*``,
+    ``m_output_act.0.*``) onto ours; its frozen front end and unused normalisation
+    statistics are dropped (ours are rebuilt from the config).  Our own names pass through."""
+    converted: dict[str, Any] = {}
+    for key, value in state.items():
+        if key.startswith("m_transform.0."):
+            converted["lcnn." + key.removeprefix("m_transform.0.")] = value
+        elif key.startswith("m_before_pooling.0."):
+            layer, _, rest = key.removeprefix("m_before_pooling.0.").partition(".")
+            converted[f"blstm.{layer}." + rest.removeprefix("l_blstm.")] = value
+        elif key.startswith("m_output_act.0."):
+            converted["output." + key.removeprefix("m_output_act.0.")] = value
+        elif key.startswith("m_frontend.") or key in ("input_mean", "input_std", "output_mean", "output_std"):
+            continue
+        else:
+            converted[key] = value
+    return converted
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def build(config: LfccLcnnConfig, task_info: TaskInfo) -> LfccLcnn:
+    if task_info.sample_rate != config.sample_rate:
+        config = LfccLcnnConfig(**{**config.__dict__, "sample_rate": task_info.sample_rate})
+    return LfccLcnn(config)
+
+
+PAPER_RECIPE = Recipe(
+    epochs=100, batch_size=64, optimizer="adam", lr=3e-4, weight_decay=0.0,
+    scheduler="step", step_epochs=10, gamma=0.5,  # StepLR(10, 0.5), lr-scheduler-type 1
+    loss="bce",  # sigmoid + BCELoss on the single logit
+    # The reference trains on whole utterances, zero-padding each (length-sorted)
+    # mini-batch to its longest file; "full" asks the trainer for the same.
+    train_crop="full", eval_crop="full",
+    selection="dev_loss", patience=50,  # best dev loss; --no-best-epochs 50
+)
+
+QUICK_RECIPE = PAPER_RECIPE.replace(
+    epochs=3, batch_size=32, step_epochs=1, patience=None,
+    crop_samples=16000, train_crop="random", eval_crop="first",
+    max_train_utterances=400, max_dev_utterances=200, max_eval_utterances=300,
+)
+
+SPEC = ModelSpec(
+    name=NAME,
+    tasks=(Task.SPOOF,),
+    build=build,
+    config_class=LfccLcnnConfig,
+    recipes={"paper": PAPER_RECIPE, "quick": QUICK_RECIPE},
+    description="LFCC (20 + delta + delta-delta, 0-4 kHz) -> LCNN with max-feature-map -> 2 BLSTM -> "
+                "mean over time -> 1 logit; ASVspoof 2021 baseline B03 (269,729 parameters)",
+    output="logits",
+    paper=PAPER,
+    convert_checkpoint=convert_reference_checkpoint,
+)
+
+
+@hookimpl
+def benchsuite_register_models(register) -> None:
+    register(SPEC)
+
+
+_WANG_2021 = ("Wang & Yamagishi, Interspeech 2021, Table (LFCC-LCNN-LSTM-sum, sigmoid), "
+              "nii-yamagishilab/project-NN-Pytorch-scripts project/03-asvspoof-mega")
+
+
+@hookimpl
+def benchsuite_register_baselines(register) -> None:
+    # The model paper's own numbers for the B03 recipe (sigmoid + BCE), range over
+    # six training seeds; the challenge's B03 figures are registered by the dataset plugin.
+    for label, eer, tdcf in (("best", 0.0267, 0.063), ("worst", 0.0353, 0.083)):
+        conditions = {"training": "ASVspoof 2019 LA train, full-length utterances",
+                      "seeds": f"{label} of 6 seeds (1, 10, 100, 1000, 10000, 100000)",
+                      "selection": "best dev loss per seed; the best/worst seed is picked on eval"}
+        register(Baseline(system=f"LFCC-LCNN-LSTM-sum sigmoid ({label} of 6 seeds)", dataset="asvspoof2019-la",
+                          split="eval", metric="eer", value=eer, source=_WANG_2021, year=2021, model=NAME,
+                          conditions=conditions))
+        register(Baseline(system=f"LFCC-LCNN-LSTM-sum sigmoid ({label} of 6 seeds)", dataset="asvspoof2019-la",
+                          split="eval", metric="min_tdcf_legacy", value=tdcf, source=_WANG_2021, year=2021,
+                          model=NAME, formulation="legacy", conditions=conditions))

@@ -1,0 +1,95 @@
+"""lfcc-lcnn: parameter count, shapes, registration, released-weight key mapping, training."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchsuite.api import DataError, Task, TaskInfo
+from benchsuite.registry import get_registry
+from benchsuite_models.lfcc_lcnn import SPEC, LfccLcnn, LfccLcnnConfig, convert_reference_checkpoint
+from builders_models_feat import two_class_batch
+
+REFERENCE_TRAINABLE_PARAMETERS = 269_729  # asvspoof-challenge/2021 B03 model.py, requires_grad=True
+
+
+def test_parameter_count_equals_reference() -> None:
+    model = SPEC.build(LfccLcnnConfig(), TaskInfo(Task.SPOOF))
+    assert sum(p.numel() for p in model.parameters()) == REFERENCE_TRAINABLE_PARAMETERS
+    assert all(p.requires_grad for p in model.parameters())
+    # the fixed front end lives in buffers that never reach the state dict
+    assert not any(key.startswith("frontend") for key in model.state_dict())
+
+
+def test_forward_gives_one_logit_per_utterance() -> None:
+    model = LfccLcnn().eval()
+    with torch.no_grad():
+        out = model(0.1 * torch.randn(3, 8000))
+    assert out.shape == (3, 1)
+    assert torch.isfinite(out).all()
+
+
+def test_too_short_input_is_a_clear_error() -> None:
+    model = LfccLcnn().eval()
+    with pytest.raises(DataError, match="at least 2400 samples"):
+        model(torch.zeros(1, 2000))
+
+
+def test_registered_with_paper_and_quick_recipes() -> None:
+    registry = get_registry(refresh=True)
+    spec = registry.models.get("lfcc-lcnn").spec
+    assert spec.tasks == (Task.SPOOF,)
+    paper = spec.recipe("paper")
+    assert (paper.optimizer, paper.lr, paper.weight_decay, paper.batch_size, paper.epochs) == ("adam", 3e-4, 0.0, 64, 100)
+    assert (paper.scheduler, paper.step_epochs, paper.gamma, paper.loss) == ("step", 10, 0.5, "bce")
+    quick = spec.recipe("quick")
+    assert quick.crop_samples <= 32000 and quick.epochs <= 4 and quick.max_train_utterances <= 1000
+    baselines = [b.spec for b in registry.baselines if b.plugin.name == "lfcc-lcnn"]
+    assert baselines and all(b.model == "lfcc-lcnn" and b.dataset == "asvspoof2019-la" for b in baselines)
+    assert {b.metric for b in baselines} == {"eer", "min_tdcf_legacy"}
+    assert all(0 < b.value < 1 for b in baselines)
+
+
+def test_reference_state_dict_names_are_mapped() -> None:
+    ours = LfccLcnn()
+    foreign = {}
+    for key, value in ours.state_dict().items():
+        if key.startswith("lcnn."):
+            foreign["m_transform.0." + key.removeprefix("lcnn.")] = value
+        elif key.startswith("blstm."):
+            layer, _, rest = key.removeprefix("blstm.").partition(".")
+            foreign[f"m_before_pooling.0.{layer}.l_blstm.{rest}"] = value
+        else:
+            foreign["m_output_act.0." + key.removeprefix("output.")] = value
+    foreign["m_frontend.0.lfcc_fb"] = torch.zeros(256, 20)
+    foreign["input_mean"] = torch.zeros(1)
+    converted = convert_reference_checkpoint(foreign)
+    assert set(converted) == set(ours.state_dict())
+    LfccLcnn().load_state_dict(converted, strict=True)
+
+
+def test_a_few_training_steps_reduce_the_loss() -> None:
+    torch.manual_seed(0)
+    waves, labels = two_class_batch(8, 8000, seed=1)
+    batch, target = torch.stack(waves), labels.float()
+    model = LfccLcnn()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def loss_without_dropout() -> float:
+        # batch statistics (train-mode BN) without dropout noise: after a dozen steps
+        # the running statistics are not settled yet, so eval mode would not measure learning
+        model.train()
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.eval()
+        with torch.no_grad():
+            return torch.nn.functional.binary_cross_entropy_with_logits(model(batch)[:, 0], target).item()
+
+    before = loss_without_dropout()
+    for _ in range(12):
+        model.train()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(batch)[:, 0], target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = loss_without_dropout()
+    assert after < 0.5 * before, (before, after)
