@@ -41,6 +41,7 @@ def test_registered_with_paper_and_quick_recipes() -> None:
     paper = spec.recipe("paper")
     assert (paper.optimizer, paper.lr, paper.weight_decay, paper.batch_size, paper.epochs) == ("adam", 3e-4, 0.0, 64, 100)
     assert (paper.scheduler, paper.step_epochs, paper.gamma, paper.loss) == ("step", 10, 0.5, "bce")
+    assert (paper.train_crop, paper.eval_crop, paper.selection) == ("random", "full", "dev_loss")
     quick = spec.recipe("quick")
     assert quick.crop_samples <= 32000 and quick.epochs <= 4 and quick.max_train_utterances <= 1000
     baselines = [b.spec for b in registry.baselines if b.plugin.name == "lfcc-lcnn"]

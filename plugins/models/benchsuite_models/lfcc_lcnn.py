@@ -153,9 +153,11 @@ PAPER_RECIPE = Recipe(
     epochs=100, batch_size=64, optimizer="adam", lr=3e-4, weight_decay=0.0,
     scheduler="step", step_epochs=10, gamma=0.5,  # StepLR(10, 0.5), lr-scheduler-type 1
     loss="bce",  # sigmoid + BCELoss on the single logit
-    # The reference trains on whole utterances, zero-padding each (length-sorted)
-    # mini-batch to its longest file; "full" asks the trainer for the same.
-    train_crop="full", eval_crop="full",
+    # Deviation: the reference trains on whole utterances, zero-padding each
+    # length-sorted mini-batch to its longest file.  The trainer stacks fixed-length
+    # crops, so training uses random 64,600-sample windows (short files tiled);
+    # scoring is on the whole utterance, as in the reference.
+    crop_samples=64600, train_crop="random", eval_crop="full",
     selection="dev_loss", patience=50,  # best dev loss; --no-best-epochs 50
 )
 
