@@ -68,6 +68,10 @@ class Progress:
         self._close_line()
         print(f"{self.prefix} {text}".strip(), file=self.stream, flush=True)
 
+    def end_run(self, text: str) -> None:
+        self.prefix = ""
+        self.message(text)
+
     def end_cell(self, text: str) -> None:
         self.message(f"{text} ({format_duration(time.monotonic() - self.cell_start)})")
 

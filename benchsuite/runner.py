@@ -59,7 +59,7 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     if options.render_report:
         summary.reports = render(out, options.command)
     summary.seconds = time.monotonic() - started
-    progress.message(f"finished in {format_duration(summary.seconds)}: {len(summary.results) - len(summary.failed)} "
+    progress.end_run(f"finished in {format_duration(summary.seconds)}: {len(summary.results) - len(summary.failed)} "
                      f"done, {len(summary.failed)} failed")
     return summary
 
