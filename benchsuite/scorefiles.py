@@ -3,26 +3,43 @@
 Every reader refuses bad input with a :class:`~benchsuite.api.ScoreFileError`
 that names the file, the line and what was expected, before any metric sees a
 number.  Score files are joined to protocols on utterance id, never on row
-order (misaligned rows are the most common cause of wrong published EERs).
+order (misaligned rows are a common cause of wrong published EERs).
+
+Formats (whitespace-separated unless stated):
+
+* CM scores: ``UTT SCORE`` (ASVspoof 2021 baselines), ``UTT SRC KEY SCORE``
+  (AASIST, RawGAT-ST, and what benchsuite writes), or the ASVspoof 5
+  tab-separated form with a ``filename<TAB>cm-score`` header.
+* CM keys: ASVspoof 2019 protocol ``SPEAKER UTT - SYSTEM KEY``; ASVspoof 2021
+  ``trial_metadata.txt`` with 8 (LA) or 13 (DF) columns; ASVspoof 5
+  tab-separated key with a ``filename<TAB>cm-label`` header.
+* organisers' ASV scores ``SOURCE KEY SCORE`` (KEY target|nontarget|spoof).
+* SV trials ``LABEL ENROL TEST`` or ``ENROL TEST LABEL`` (label target/nontarget
+  or 1/0); SV scores ``ENROL TEST SCORE`` with an optional 4th label column.
+* classification ``UTT TRUE PRED``.
 """
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
-from .api import AsvScores, ScoreFileError
+from .api import AsvScores, BONAFIDE, SPOOF, ClassifyScores, ScoreFileError, SplitData, SpoofScores, VerifyScores
+from .store import atomic_write_text
 
 MAX_LISTED = 5  # ids quoted in a message before "... and N more"
+BONAFIDE_ATTACK = "-"  # SRC column of a bona fide line
 
 
 # --------------------------------------------------------------------------- line helpers
 
 
 def _open_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
-    """``(line_number, stripped_text)`` of every non-blank line, 1-based."""
+    """``(line_number, text)`` of every non-blank line, 1-based as editors show them."""
     path = Path(path)
     if not path.is_file():
         raise ScoreFileError(f"{what} not found: {path}")
@@ -36,7 +53,7 @@ def _open_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
         raise ScoreFileError(f"{path}: {what} is not UTF-8 text ({err.reason} at byte {err.start})") from err
 
 
-def _parse_score(token: str, path: Path, line: int) -> float:
+def _parse_score(token: str, path: Path | str, line: int) -> float:
     try:
         value = float(token)
     except ValueError:
@@ -46,13 +63,52 @@ def _parse_score(token: str, path: Path, line: int) -> float:
     return value
 
 
-def _column_error(path: Path, line: int, expected: str, fields: Sequence[str], text: str) -> ScoreFileError:
-    return ScoreFileError(f"{path}:{line}: expected {expected} columns, found {len(fields)}: {text.strip()!r}")
+def _column_error(path: Path, line: int, expected: str, found: int, text: str) -> ScoreFileError:
+    return ScoreFileError(f"{path}:{line}: expected {expected} columns, found {found}: {text.strip()!r}")
+
+
+def _listing(items: Sequence[str], total: int) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    return shown + (f", ... and {total - MAX_LISTED} more" if total > MAX_LISTED else "")
+
+
+def _empty_file(path: Path, what: str) -> ScoreFileError:
+    return ScoreFileError(f"{path}: {what} holds no lines")
+
+
+class _UniqueIds:
+    """Collects ids with their line numbers and reports every duplicate at the end."""
+
+    def __init__(self, path: Path, noun: str):
+        self.path, self.noun = path, noun
+        self.first_line: dict[object, int] = {}
+        self.duplicates: list[str] = []
+
+    def add(self, key: object, line: int, shown: str) -> None:
+        first = self.first_line.setdefault(key, line)
+        if first != line:
+            self.duplicates.append(f"{shown} (lines {first} and {line})")
+
+    def check(self) -> None:
+        if self.duplicates:
+            raise ScoreFileError(
+                f"{self.path}: {len(self.duplicates)} duplicate {self.noun}(s): "
+                f"{_listing(self.duplicates, len(self.duplicates))}"
+            )
 
 
 # --------------------------------------------------------------------------- ASV scores (t-DCF)
 
 ASV_KEYS = ("target", "nontarget", "spoof")
+
+
+@dataclass(frozen=True)
+class AsvScoresWithAttacks(AsvScores):
+    """:class:`AsvScores` that also know the attack (SOURCE column) of each spoof
+    score, so a per-attack t-DCF can use that attack's ASV spoof scores as the
+    ASVspoof 2021 package does.  Anything expecting ``AsvScores`` accepts it."""
+
+    spoof_attacks: np.ndarray | None = None
 
 
 def read_asv_scores(path: str | Path) -> AsvScores:
@@ -61,23 +117,689 @@ def read_asv_scores(path: str | Path) -> AsvScores:
     operating point of the t-DCF, so every class must be present."""
     path = Path(path)
     by_key: dict[str, list[float]] = {key: [] for key in ASV_KEYS}
+    spoof_sources: list[str] = []
     for line, text in _open_lines(path, "ASV score file"):
         fields = text.split()
         if len(fields) != 3:
-            raise _column_error(path, line, "3 (SOURCE KEY SCORE)", fields, text)
+            raise _column_error(path, line, "3 (SOURCE KEY SCORE)", len(fields), text)
         key = fields[1]
         if key not in by_key:
             raise ScoreFileError(f"{path}:{line}: key {key!r} is not one of {', '.join(ASV_KEYS)}")
         by_key[key].append(_parse_score(fields[2], path, line))
+        if key == "spoof":
+            spoof_sources.append(fields[0])
     empty = [key for key in ASV_KEYS if not by_key[key]]
     if empty:
         raise ScoreFileError(
             f"{path}: ASV score file has no {' / '.join(empty)} scores; the t-DCF needs target, "
             "nontarget and spoof ASV scores"
         )
-    return AsvScores(
+    return AsvScoresWithAttacks(
         target=np.asarray(by_key["target"], dtype=np.float64),
         nontarget=np.asarray(by_key["nontarget"], dtype=np.float64),
         spoof=np.asarray(by_key["spoof"], dtype=np.float64),
         source=str(path),
+        spoof_attacks=np.asarray(spoof_sources),
     )
+
+
+def validate_asv_scores(asv: AsvScores) -> None:
+    where = asv.source or "ASV scores"
+    for name in ASV_KEYS:
+        values = np.asarray(getattr(asv, name), dtype=np.float64)
+        if values.size == 0:
+            raise ScoreFileError(f"{where}: no {name} ASV scores; the t-DCF needs target, nontarget and spoof scores")
+        if not np.isfinite(values).all():
+            raise ScoreFileError(f"{where}: {name} ASV scores contain NaN or inf")
+
+
+# --------------------------------------------------------------------------- CM score files
+
+
+@dataclass
+class CmScoreFile:
+    """A countermeasure score file as read; ``is_bonafide``/``attacks`` only for
+    the 4-column form, which carries its own labels."""
+
+    path: Path
+    layout: str  # "2-column" | "4-column" | "asvspoof5"
+    utt_ids: list[str]
+    scores: np.ndarray
+    lines: list[int]
+    attacks: list[str] | None = None
+    is_bonafide: np.ndarray | None = None
+
+
+def read_cm_scores(path: str | Path) -> CmScoreFile:
+    """Read a CM score file in any of the three layouts (detected from the first line)."""
+    path = Path(path)
+    lines = _open_lines(path, "score file")
+    first = next(lines, None)
+    if first is None:
+        raise _empty_file(path, "score file")
+    header_fields = first[1].split("\t")
+    if header_fields[0].strip().lower() == "filename":
+        return _read_asvspoof5_scores(path, first, lines)
+    width = len(first[1].split())
+    if width not in (2, 4):
+        raise _column_error(path, first[0], "2 (UTT SCORE) or 4 (UTT SRC KEY SCORE)", width, first[1])
+    layout = f"{width}-column"
+    expected = "2 (UTT SCORE)" if width == 2 else "4 (UTT SRC KEY SCORE)"
+    utt_ids: list[str] = []
+    scores: list[float] = []
+    numbers: list[int] = []
+    attacks: list[str] = []
+    keys: list[bool] = []
+    unique = _UniqueIds(path, "utterance id")
+    for line, text in _chain(first, lines):
+        fields = text.split()
+        if len(fields) != width:
+            raise _column_error(path, line, expected, len(fields), text)
+        utt_id = fields[0]
+        unique.add(utt_id, line, utt_id)
+        scores.append(_parse_score(fields[-1], path, line))
+        utt_ids.append(utt_id)
+        numbers.append(line)
+        if width == 4:
+            key = fields[2]
+            if key not in (BONAFIDE, SPOOF):
+                raise ScoreFileError(f"{path}:{line}: key {key!r} is not {BONAFIDE!r} or {SPOOF!r}")
+            keys.append(key == BONAFIDE)
+            attacks.append(BONAFIDE_ATTACK if key == BONAFIDE else fields[1])
+    unique.check()
+    return CmScoreFile(path, layout, utt_ids, np.asarray(scores, dtype=np.float64), numbers,
+                       attacks if width == 4 else None, np.asarray(keys, dtype=bool) if width == 4 else None)
+
+
+def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    yield first
+    yield from rest
+
+
+def _tsv_header(path: Path, first: tuple[int, str], required: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+    names = [name.strip() for name in first[1].split("\t")]
+    positions = {name: index for index, name in enumerate(names)}
+    missing = [name for name in required if name not in positions]
+    if missing:
+        raise ScoreFileError(
+            f"{path}:{first[0]}: tab-separated header {names} lacks column(s) {', '.join(missing)}; "
+            f"expected {' '.join(required)}"
+        )
+    return names, positions
+
+
+def _read_asvspoof5_scores(path: Path, first: tuple[int, str], lines: Iterator[tuple[int, str]]) -> CmScoreFile:
+    names, at = _tsv_header(path, first, ("filename", "cm-score"))
+    utt_ids: list[str] = []
+    scores: list[float] = []
+    numbers: list[int] = []
+    unique = _UniqueIds(path, "utterance id")
+    for line, text in lines:
+        fields = text.split("\t")
+        if len(fields) != len(names):
+            raise _column_error(path, line, f"{len(names)} tab-separated ({' '.join(names)})", len(fields), text)
+        utt_id = fields[at["filename"]].strip()
+        unique.add(utt_id, line, utt_id)
+        utt_ids.append(utt_id)
+        scores.append(_parse_score(fields[at["cm-score"]].strip(), path, line))
+        numbers.append(line)
+    if not utt_ids:
+        raise _empty_file(path, "score file (header only)")
+    unique.check()
+    return CmScoreFile(path, "asvspoof5", utt_ids, np.asarray(scores, dtype=np.float64), numbers)
+
+
+# --------------------------------------------------------------------------- CM keys / protocols
+
+
+@dataclass
+class SpoofKey:
+    """Labels of a countermeasure evaluation set, from a protocol or key file."""
+
+    path: str
+    layout: str
+    utt_ids: list[str]
+    is_bonafide: np.ndarray
+    attacks: list[str]  # "-" for bona fide
+    conditions: dict[str, list[str]] = field(default_factory=dict)
+    lines: list[int] | None = None
+
+
+# column name -> index, for each whitespace-separated key layout
+_KEY_LAYOUTS: dict[int, tuple[str, int, int, int, dict[str, int]]] = {
+    # width: (layout, utt column, attack column, key column, condition columns)
+    5: ("asvspoof2019", 1, 3, 4, {}),
+    8: ("asvspoof2021-la", 1, 4, 5, {"codec": 2, "transmission": 3, "trim": 6, "subset": 7}),
+    13: ("asvspoof2021-df", 1, 4, 5, {"codec": 2, "source": 3, "trim": 6, "subset": 7, "vocoder": 8}),
+}
+_KEY_EXPECTED = ("5 (ASVspoof 2019 protocol: SPEAKER UTT - SYSTEM KEY), 8 (ASVspoof 2021 LA trial_metadata) "
+                 "or 13 (ASVspoof 2021 DF trial_metadata)")
+
+
+def read_spoof_key(path: str | Path) -> SpoofKey:
+    """Read a CM protocol/key in any supported layout (detected from the first line)."""
+    path = Path(path)
+    lines = _open_lines(path, "protocol/key file")
+    first = next(lines, None)
+    if first is None:
+        raise _empty_file(path, "protocol/key file")
+    if first[1].split("\t")[0].strip().lower() == "filename":
+        return _read_asvspoof5_key(path, first, lines)
+    width = len(first[1].split())
+    if width not in _KEY_LAYOUTS:
+        raise _column_error(path, first[0], _KEY_EXPECTED, width, first[1])
+    layout, utt_at, attack_at, key_at, condition_at = _KEY_LAYOUTS[width]
+    utt_ids: list[str] = []
+    is_bonafide: list[bool] = []
+    attacks: list[str] = []
+    numbers: list[int] = []
+    environment: list[str] = []
+    conditions: dict[str, list[str]] = {name: [] for name in condition_at}
+    unique = _UniqueIds(path, "utterance id")
+    for line, text in _chain(first, lines):
+        fields = text.split()
+        if len(fields) != width:
+            raise _column_error(path, line, f"{width} ({layout} layout, as on line {first[0]})", len(fields), text)
+        key = fields[key_at]
+        if key not in (BONAFIDE, SPOOF):
+            raise ScoreFileError(f"{path}:{line}: key {key!r} is not {BONAFIDE!r} or {SPOOF!r}")
+        utt_id = fields[utt_at]
+        unique.add(utt_id, line, utt_id)
+        utt_ids.append(utt_id)
+        is_bonafide.append(key == BONAFIDE)
+        attacks.append(BONAFIDE_ATTACK if key == BONAFIDE else fields[attack_at])
+        numbers.append(line)
+        for name, column in condition_at.items():
+            conditions[name].append(fields[column])
+        if width == 5:
+            environment.append(fields[2])  # '-' for LA; the acoustic environment for 2019 PA
+    unique.check()
+    if environment and any(value != "-" for value in environment):
+        conditions["environment"] = environment
+    return SpoofKey(str(path), layout, utt_ids, np.asarray(is_bonafide, dtype=bool), attacks, conditions, numbers)
+
+
+def _read_asvspoof5_key(path: Path, first: tuple[int, str], lines: Iterator[tuple[int, str]]) -> SpoofKey:
+    names, at = _tsv_header(path, first, ("filename", "cm-label"))
+    utt_ids: list[str] = []
+    is_bonafide: list[bool] = []
+    numbers: list[int] = []
+    unique = _UniqueIds(path, "utterance id")
+    for line, text in lines:
+        fields = text.split("\t")
+        if len(fields) != len(names):
+            raise _column_error(path, line, f"{len(names)} tab-separated ({' '.join(names)})", len(fields), text)
+        label = fields[at["cm-label"]].strip()
+        if label not in (BONAFIDE, SPOOF):
+            raise ScoreFileError(f"{path}:{line}: cm-label {label!r} is not {BONAFIDE!r} or {SPOOF!r}")
+        utt_id = fields[at["filename"]].strip()
+        unique.add(utt_id, line, utt_id)
+        utt_ids.append(utt_id)
+        is_bonafide.append(label == BONAFIDE)
+        numbers.append(line)
+    if not utt_ids:
+        raise _empty_file(path, "key file (header only)")
+    unique.check()
+    attacks = [BONAFIDE_ATTACK if bona else SPOOF for bona in is_bonafide]  # the T1 key names no attack
+    return SpoofKey(str(path), "asvspoof5", utt_ids, np.asarray(is_bonafide, dtype=bool), attacks, {}, numbers)
+
+
+def spoof_key_from_split(split: SplitData) -> SpoofKey:
+    """The labels a dataset reader parsed, as a key to join a score file to."""
+    utts = split.utterances
+    columns = sorted({name for utt in utts for name in utt.conditions})
+    return SpoofKey(
+        path=split.source or f"split {split.name!r}",
+        layout="dataset",
+        utt_ids=[u.utt_id for u in utts],
+        is_bonafide=np.asarray([u.label == BONAFIDE for u in utts], dtype=bool),
+        attacks=[BONAFIDE_ATTACK if u.label == BONAFIDE else (u.attack or SPOOF) for u in utts],
+        conditions={name: [u.conditions.get(name, "") for u in utts] for name in columns},
+    )
+
+
+# --------------------------------------------------------------------------- joining CM scores
+
+
+def join_spoof_scores(score_file: CmScoreFile, key: SpoofKey | None = None,
+                      asv: AsvScores | None = None) -> SpoofScores:
+    """Join scores to labels on utterance id, in key order, then validate.
+
+    Without a key the score file must carry its own labels (4-column form).
+    A 4-column file joined to a key must agree with it on bona fide/spoof."""
+    path = score_file.path
+    if key is None:
+        if score_file.is_bonafide is None:
+            raise ScoreFileError(
+                f"{path}: a {score_file.layout} score file has no labels; give the protocol/key "
+                "(--protocol FILE) or the dataset (--dataset NAME --data-root DIR)"
+            )
+        spoof_scores = SpoofScores(
+            utt_ids=np.asarray(score_file.utt_ids), scores=score_file.scores,
+            is_bonafide=score_file.is_bonafide, attacks=np.asarray(score_file.attacks),
+            asv=asv, source=str(path),
+        )
+        validate_spoof_scores(spoof_scores)
+        return spoof_scores
+    row_of = {utt_id: row for row, utt_id in enumerate(score_file.utt_ids)}
+    missing = [utt_id for utt_id in key.utt_ids if utt_id not in row_of]
+    if missing:
+        raise ScoreFileError(
+            f"{path}: {len(missing)} of {len(key.utt_ids)} utterances of the protocol {key.path} have no score: "
+            f"{_listing(missing, len(missing))}"
+        )
+    key_ids = set(key.utt_ids)
+    extra = [f"{utt_id} (line {line})" for utt_id, line in zip(score_file.utt_ids, score_file.lines)
+             if utt_id not in key_ids]
+    if extra:
+        raise ScoreFileError(
+            f"{path}: {len(extra)} scored utterance(s) are not in the protocol {key.path}: {_listing(extra, len(extra))}"
+        )
+    rows = np.fromiter((row_of[utt_id] for utt_id in key.utt_ids), dtype=np.int64, count=len(key.utt_ids))
+    if score_file.is_bonafide is not None:
+        disagree = np.flatnonzero(score_file.is_bonafide[rows] != key.is_bonafide)
+        if disagree.size:
+            shown = [f"{key.utt_ids[i]} (line {score_file.lines[rows[i]]}: "
+                     f"{BONAFIDE if score_file.is_bonafide[rows[i]] else SPOOF}, protocol: "
+                     f"{BONAFIDE if key.is_bonafide[i] else SPOOF})" for i in disagree[:MAX_LISTED]]
+            raise ScoreFileError(
+                f"{path}: {disagree.size} utterance(s) are labelled differently from the protocol {key.path}: "
+                f"{_listing(shown, int(disagree.size))}"
+            )
+    spoof_scores = SpoofScores(
+        utt_ids=np.asarray(key.utt_ids),
+        scores=score_file.scores[rows],
+        is_bonafide=np.asarray(key.is_bonafide, dtype=bool),
+        attacks=np.asarray(key.attacks),
+        conditions={name: np.asarray(values) for name, values in key.conditions.items()},
+        asv=asv,
+        source=str(path),
+    )
+    validate_spoof_scores(spoof_scores)
+    return spoof_scores
+
+
+def spoof_scores_from_files(scores: str | Path, protocol: str | Path | None = None,
+                            asv_scores: str | Path | None = None) -> SpoofScores:
+    """Read a CM score file, join it to a protocol/key (optional for the
+    4-column form) and attach the organisers' ASV scores (optional)."""
+    key = read_spoof_key(protocol) if protocol is not None else None
+    asv = read_asv_scores(asv_scores) if asv_scores is not None else None
+    return join_spoof_scores(read_cm_scores(scores), key, asv)
+
+
+def spoof_scores_from_split(scores: str | Path, split: SplitData) -> SpoofScores:
+    """Join a CM score file to a dataset split (labels, attacks, conditions, ASV scores)."""
+    return join_spoof_scores(read_cm_scores(scores), spoof_key_from_split(split), split.asv_scores)
+
+
+# --------------------------------------------------------------------------- SV trials and scores
+
+_TARGET_LABELS = {"target": True, "nontarget": False, "1": True, "0": False}
+
+
+@dataclass
+class SvTrials:
+    path: Path
+    layout: str  # "label-first" | "label-last"
+    enrol: list[str]
+    test: list[str]
+    is_target: np.ndarray
+    lines: list[int]
+
+
+def read_sv_trials(path: str | Path) -> SvTrials:
+    """SV trials ``LABEL ENROL TEST`` (VoxCeleb) or ``ENROL TEST LABEL`` (Kaldi);
+    label target/nontarget or 1/0.  The layout is taken from the first line."""
+    path = Path(path)
+    lines = _open_lines(path, "trial file")
+    first = next(lines, None)
+    if first is None:
+        raise _empty_file(path, "trial file")
+    fields = first[1].split()
+    if len(fields) != 3:
+        raise _column_error(path, first[0], "3 (LABEL ENROL TEST or ENROL TEST LABEL)", len(fields), first[1])
+    if fields[0] in _TARGET_LABELS:
+        layout, label_at, enrol_at, test_at = "label-first", 0, 1, 2
+    elif fields[2] in _TARGET_LABELS:
+        layout, label_at, enrol_at, test_at = "label-last", 2, 0, 1
+    else:
+        raise ScoreFileError(
+            f"{path}:{first[0]}: no trial label (target/nontarget or 1/0) in the first or last column: {first[1]!r}"
+        )
+    enrol: list[str] = []
+    test: list[str] = []
+    is_target: list[bool] = []
+    numbers: list[int] = []
+    unique = _UniqueIds(path, "trial")
+    for line, text in _chain(first, lines):
+        fields = text.split()
+        if len(fields) != 3:
+            raise _column_error(path, line, "3 (" + ("LABEL ENROL TEST" if label_at == 0 else "ENROL TEST LABEL") + ")",
+                                len(fields), text)
+        label = fields[label_at]
+        if label not in _TARGET_LABELS:
+            raise ScoreFileError(f"{path}:{line}: trial label {label!r} is not target/nontarget or 1/0 ({layout} layout)")
+        unique.add((fields[enrol_at], fields[test_at]), line, f"{fields[enrol_at]} {fields[test_at]}")
+        enrol.append(fields[enrol_at])
+        test.append(fields[test_at])
+        is_target.append(_TARGET_LABELS[label])
+        numbers.append(line)
+    unique.check()
+    return SvTrials(path, layout, enrol, test, np.asarray(is_target, dtype=bool), numbers)
+
+
+@dataclass
+class SvScoreFile:
+    path: Path
+    enrol: list[str]
+    test: list[str]
+    scores: np.ndarray
+    lines: list[int]
+    is_target: np.ndarray | None = None  # 4-column form (ENROL TEST SCORE LABEL)
+
+
+def read_sv_scores(path: str | Path) -> SvScoreFile:
+    """SV scores ``ENROL TEST SCORE`` or ``ENROL TEST SCORE target|nontarget``."""
+    path = Path(path)
+    lines = _open_lines(path, "score file")
+    first = next(lines, None)
+    if first is None:
+        raise _empty_file(path, "score file")
+    width = len(first[1].split())
+    if width not in (3, 4):
+        raise _column_error(path, first[0], "3 (ENROL TEST SCORE) or 4 (ENROL TEST SCORE LABEL)", width, first[1])
+    expected = "3 (ENROL TEST SCORE)" if width == 3 else "4 (ENROL TEST SCORE LABEL)"
+    enrol: list[str] = []
+    test: list[str] = []
+    scores: list[float] = []
+    numbers: list[int] = []
+    labels: list[bool] = []
+    unique = _UniqueIds(path, "trial")
+    for line, text in _chain(first, lines):
+        fields = text.split()
+        if len(fields) != width:
+            raise _column_error(path, line, expected, len(fields), text)
+        unique.add((fields[0], fields[1]), line, f"{fields[0]} {fields[1]}")
+        enrol.append(fields[0])
+        test.append(fields[1])
+        scores.append(_parse_score(fields[2], path, line))
+        numbers.append(line)
+        if width == 4:
+            if fields[3] not in _TARGET_LABELS:
+                raise ScoreFileError(f"{path}:{line}: trial label {fields[3]!r} is not target/nontarget or 1/0")
+            labels.append(_TARGET_LABELS[fields[3]])
+    unique.check()
+    return SvScoreFile(path, enrol, test, np.asarray(scores, dtype=np.float64), numbers,
+                       np.asarray(labels, dtype=bool) if width == 4 else None)
+
+
+def join_verify_scores(score_file: SvScoreFile, trials: SvTrials | None = None) -> VerifyScores:
+    """Join SV scores to trials on the (enrol, test) pair, in trial order, then validate."""
+    path = score_file.path
+    if trials is None:
+        if score_file.is_target is None:
+            raise ScoreFileError(f"{path}: a 3-column SV score file has no labels; give the trial list (--trials FILE)")
+        verify = VerifyScores(np.asarray(score_file.enrol), np.asarray(score_file.test), score_file.scores,
+                              score_file.is_target, source=str(path))
+        validate_verify_scores(verify)
+        return verify
+    row_of = {pair: row for row, pair in enumerate(zip(score_file.enrol, score_file.test))}
+    pairs = list(zip(trials.enrol, trials.test))
+    missing = [f"{e} {t} (trial line {line})" for (e, t), line in zip(pairs, trials.lines) if (e, t) not in row_of]
+    if missing:
+        raise ScoreFileError(
+            f"{path}: {len(missing)} of {len(pairs)} trials of {trials.path} have no score: "
+            f"{_listing(missing, len(missing))}"
+        )
+    wanted = set(pairs)
+    extra = [f"{e} {t} (line {line})" for e, t, line in zip(score_file.enrol, score_file.test, score_file.lines)
+             if (e, t) not in wanted]
+    if extra:
+        raise ScoreFileError(
+            f"{path}: {len(extra)} scored trial(s) are not in the trial list {trials.path}: {_listing(extra, len(extra))}"
+        )
+    rows = np.fromiter((row_of[pair] for pair in pairs), dtype=np.int64, count=len(pairs))
+    verify = VerifyScores(np.asarray(trials.enrol), np.asarray(trials.test), score_file.scores[rows],
+                          trials.is_target, source=str(path))
+    validate_verify_scores(verify)
+    return verify
+
+
+def verify_scores_from_files(scores: str | Path, trials: str | Path | None = None) -> VerifyScores:
+    return join_verify_scores(read_sv_scores(scores), read_sv_trials(trials) if trials is not None else None)
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def read_classify_scores(path: str | Path, class_names: Sequence[str] | None = None) -> ClassifyScores:
+    """``UTT TRUE PRED`` (class names).  Without ``class_names`` the classes are
+    the sorted names that occur in either column."""
+    path = Path(path)
+    utt_ids: list[str] = []
+    true: list[str] = []
+    predicted: list[str] = []
+    numbers: list[int] = []
+    unique = _UniqueIds(path, "utterance id")
+    for line, text in _open_lines(path, "classification file"):
+        fields = text.split()
+        if len(fields) != 3:
+            raise _column_error(path, line, "3 (UTT TRUE PRED)", len(fields), text)
+        unique.add(fields[0], line, fields[0])
+        utt_ids.append(fields[0])
+        true.append(fields[1])
+        predicted.append(fields[2])
+        numbers.append(line)
+    if not utt_ids:
+        raise _empty_file(path, "classification file")
+    unique.check()
+    names = tuple(class_names) if class_names is not None else tuple(sorted(set(true) | set(predicted)))
+    index = {name: i for i, name in enumerate(names)}
+    for column, values in (("true", true), ("predicted", predicted)):
+        for value, line in zip(values, numbers):
+            if value not in index:
+                raise ScoreFileError(f"{path}:{line}: {column} class {value!r} is not one of {', '.join(names)}")
+    scores = ClassifyScores(
+        utt_ids=np.asarray(utt_ids),
+        true=np.fromiter((index[v] for v in true), dtype=np.int64, count=len(true)),
+        predicted=np.fromiter((index[v] for v in predicted), dtype=np.int64, count=len(predicted)),
+        class_names=names,
+        source=str(path),
+    )
+    validate_classify_scores(scores)
+    return scores
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _float_text(value: float, where: str) -> str:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ScoreFileError(f"{where}: cannot write a non-finite score ({number!r})")
+    return repr(number)  # shortest text that reads back as the same double
+
+
+def _token(value: object, where: str, what: str) -> str:
+    text = str(value)
+    if not text or any(ch.isspace() for ch in text):
+        raise ScoreFileError(f"{where}: {what} {text!r} is empty or contains whitespace; it would break the columns")
+    return text
+
+
+def _check_lengths(where: str, **columns: Sequence) -> int:
+    sizes = {name: len(values) for name, values in columns.items()}
+    if len(set(sizes.values())) > 1:
+        raise ScoreFileError(f"{where}: columns differ in length: {sizes}")
+    return next(iter(sizes.values()), 0)
+
+
+def write_spoof_scores(path: str | Path, utt_ids: Sequence[str], attacks: Sequence[str],
+                       is_bonafide: Sequence[bool], scores: Sequence[float]) -> None:
+    """``UTT SRC KEY SCORE`` (SRC = attack id, ``-`` for bona fide), written atomically."""
+    path = Path(path)
+    _check_lengths(str(path), utt_ids=utt_ids, attacks=attacks, is_bonafide=is_bonafide, scores=scores)
+    rows = []
+    for utt_id, attack, bona, score in zip(utt_ids, attacks, is_bonafide, scores):
+        where = f"{path} (utterance {utt_id})"
+        source = BONAFIDE_ATTACK if bona else _token(attack, where, "attack id")
+        rows.append(f"{_token(utt_id, where, 'utterance id')} {source} {BONAFIDE if bona else SPOOF} "
+                    f"{_float_text(score, where)}\n")
+    atomic_write_text(path, "".join(rows))
+
+
+def write_verify_scores(path: str | Path, enrol: Sequence[str], test: Sequence[str], scores: Sequence[float],
+                        is_target: Sequence[bool]) -> None:
+    """``ENROL TEST SCORE target|nontarget``, written atomically."""
+    path = Path(path)
+    _check_lengths(str(path), enrol=enrol, test=test, scores=scores, is_target=is_target)
+    rows = []
+    for e, t, score, target in zip(enrol, test, scores, is_target):
+        where = f"{path} (trial {e} {t})"
+        rows.append(f"{_token(e, where, 'enrolment id')} {_token(t, where, 'test id')} {_float_text(score, where)} "
+                    f"{'target' if target else 'nontarget'}\n")
+    atomic_write_text(path, "".join(rows))
+
+
+def write_classify_scores(path: str | Path, utt_ids: Sequence[str], true_names: Sequence[str],
+                          predicted_names: Sequence[str]) -> None:
+    """``UTT TRUE PRED``, written atomically."""
+    path = Path(path)
+    _check_lengths(str(path), utt_ids=utt_ids, true_names=true_names, predicted_names=predicted_names)
+    rows = []
+    for utt_id, true, predicted in zip(utt_ids, true_names, predicted_names):
+        where = f"{path} (utterance {utt_id})"
+        rows.append(f"{_token(utt_id, where, 'utterance id')} {_token(true, where, 'class')} "
+                    f"{_token(predicted, where, 'class')}\n")
+    atomic_write_text(path, "".join(rows))
+
+
+# --------------------------------------------------------------------------- validation of in-memory scores
+
+
+def duplicate_values(values: np.ndarray) -> tuple[list[str], int]:
+    """(the first few duplicated values, how many values repeat an earlier one).
+
+    String arrays are hashed (their code points viewed as integers) and the
+    hashes sorted, much cheaper than sorting the strings; equal hashes are
+    confirmed on the strings themselves."""
+    values = np.asarray(values)
+    if values.size < 2:
+        return [], 0
+    if values.dtype.kind == "U" and values.dtype.itemsize > 0:
+        codes = np.ascontiguousarray(values).view(np.uint32).reshape(values.size, -1)
+        hashed = np.zeros(values.size, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for column in range(codes.shape[1]):
+                hashed = hashed * np.uint64(0x100000001B3) + codes[:, column]
+        order = np.argsort(hashed)
+        same = hashed[order[1:]] == hashed[order[:-1]]
+        if not same.any():
+            return [], 0
+        candidates = values[np.union1d(order[1:][same], order[:-1][same])]
+    else:
+        candidates = values
+    unique, counts = np.unique(candidates, return_counts=True)
+    repeated = unique[counts > 1]
+    return [str(v) for v in repeated[:MAX_LISTED]], int((counts[counts > 1] - 1).sum())
+
+
+def _where(source: str, fallback: str) -> str:
+    return source or fallback
+
+
+def _check_binary_scores(where: str, scores: np.ndarray, positive: np.ndarray, ids: np.ndarray,
+                         positive_name: str, negative_name: str) -> None:
+    finite = np.isfinite(scores)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        shown = [f"{ids[i]} ({scores[i]!r})" for i in bad[:MAX_LISTED]]
+        raise ScoreFileError(f"{where}: {bad.size} score(s) are NaN or inf: {_listing(shown, int(bad.size))}")
+    n_positive = int(np.count_nonzero(positive))
+    if n_positive == 0 or n_positive == positive.size:
+        empty = positive_name if n_positive == 0 else negative_name
+        raise ScoreFileError(
+            f"{where}: no {empty} scores ({n_positive} {positive_name}, {positive.size - n_positive} {negative_name}); "
+            "the metrics need both classes"
+        )
+    distinct = np.unique(scores).size  # sorting is unavoidable here; cheap next to file parsing
+    if distinct < 3:
+        raise ScoreFileError(
+            f"{where}: only {distinct} distinct score value(s) among {scores.size}; these look like hard decisions, "
+            "not scores (at least 3 distinct values are needed)"
+        )
+
+
+def _check_same_length(where: str, **columns: object) -> None:
+    sizes = {name: len(np.atleast_1d(np.asarray(values))) for name, values in columns.items()}
+    if len(set(sizes.values())) > 1:
+        raise ScoreFileError(f"{where}: arrays differ in length: {sizes}")
+
+
+def validate_spoof_scores(scores: SpoofScores) -> None:
+    """Refuse a :class:`SpoofScores` that no metric may be computed on."""
+    where = _where(scores.source, "spoof scores")
+    values = np.asarray(scores.scores)
+    _check_same_length(where, utt_ids=scores.utt_ids, scores=values, is_bonafide=scores.is_bonafide,
+                       attacks=scores.attacks, **{f"conditions[{k}]": v for k, v in scores.conditions.items()})
+    if values.dtype.kind not in "fiu":
+        raise ScoreFileError(f"{where}: scores must be numbers, got an array of {values.dtype}")
+    ids = np.asarray(scores.utt_ids)
+    shown, count = duplicate_values(ids)
+    if count:
+        raise ScoreFileError(f"{where}: {count} duplicate utterance id(s): {_listing(shown, count)}")
+    _check_binary_scores(where, values.astype(np.float64, copy=False), np.asarray(scores.is_bonafide, dtype=bool),
+                         ids, BONAFIDE, SPOOF)
+    if scores.asv is not None:
+        validate_asv_scores(scores.asv)
+
+
+def validate_verify_scores(scores: VerifyScores) -> None:
+    """Refuse a :class:`VerifyScores` that no metric may be computed on."""
+    where = _where(scores.source, "verification scores")
+    values = np.asarray(scores.scores)
+    _check_same_length(where, enrol=scores.enrol, test=scores.test, scores=values, is_target=scores.is_target)
+    if values.dtype.kind not in "fiu":
+        raise ScoreFileError(f"{where}: scores must be numbers, got an array of {values.dtype}")
+    pairs = np.char.add(np.char.add(np.asarray(scores.enrol).astype(str), "\t"), np.asarray(scores.test).astype(str))
+    shown, count = duplicate_values(pairs)
+    if count:
+        raise ScoreFileError(f"{where}: {count} duplicate trial(s): {_listing([s.replace(chr(9), ' ') for s in shown], count)}")
+    _check_binary_scores(where, values.astype(np.float64, copy=False), np.asarray(scores.is_target, dtype=bool),
+                         pairs, "target", "nontarget")
+
+
+def validate_classify_scores(scores: ClassifyScores) -> None:
+    """Refuse a :class:`ClassifyScores` that no metric may be computed on."""
+    where = _where(scores.source, "classification results")
+    true = np.asarray(scores.true)
+    predicted = np.asarray(scores.predicted)
+    _check_same_length(where, utt_ids=scores.utt_ids, true=true, predicted=predicted)
+    if true.size == 0:
+        raise ScoreFileError(f"{where}: no utterances to evaluate")
+    if true.dtype.kind not in "iu" or predicted.dtype.kind not in "iu":
+        raise ScoreFileError(f"{where}: true and predicted classes must be integer indices")
+    n_classes = len(scores.class_names) if scores.class_names else int(max(true.max(), predicted.max())) + 1
+    for name, values in (("true", true), ("predicted", predicted)):
+        bad = np.flatnonzero((values < 0) | (values >= n_classes))
+        if bad.size:
+            raise ScoreFileError(
+                f"{where}: {name} class index {int(values[bad[0]])} of utterance {scores.utt_ids[bad[0]]} is outside "
+                f"0..{n_classes - 1} ({bad.size} such)"
+            )
+    shown, count = duplicate_values(np.asarray(scores.utt_ids))
+    if count:
+        raise ScoreFileError(f"{where}: {count} duplicate utterance id(s): {_listing(shown, count)}")
+
+
+def warn_if_flipped(eer: float, source: str, positive: str = "bona fide") -> None:
+    """An EER above 50 % means the scores rank the classes the wrong way round."""
+    if eer > 0.5:
+        warnings.warn(
+            f"{source or 'scores'}: EER is {eer * 100:.2f} % (above 50 %): the scores look flipped; benchsuite "
+            f"expects higher scores for {positive}. Negate them if they score the other class.",
+            UserWarning,
+            stacklevel=3,
+        )
+
