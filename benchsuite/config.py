@@ -274,12 +274,15 @@ def _shaped_like(default: Any, value: Any) -> Any:
 
 def _from_plain(cls: type, data: Mapping[str, Any], what: str) -> Any:
     defaults = cls()
-    names = {f.name for f in dataclasses.fields(cls)}
+    types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
-        if key not in names:
+        if key not in types:
             raise ConfigError(f"unknown {what} field {key!r} in a stored cell config")
-        kwargs[key] = _shaped_like(getattr(defaults, key), value)
+        default = getattr(defaults, key)
+        if default is None and isinstance(value, list) and types[key].startswith("tuple"):
+            default = ()  # an optional tuple field whose default is None
+        kwargs[key] = _shaped_like(default, value)
     return cls(**kwargs)
 
 
