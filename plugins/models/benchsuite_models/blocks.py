@@ -1,0 +1,148 @@
+"""Layers shared by the raw-waveform graph-attention models (AASIST, AASIST-L, RawGAT-ST).
+
+Written from the papers (Tak et al., Odyssey 2021; Jung et al., ICASSP 2022) and
+the facts of the authors' released code that decide weight compatibility; the
+module names are ours and each model's ``convert_checkpoint`` maps the released
+key names onto them.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ResidualBlock2d(nn.Module):
+    """conv(2x3) -> BN -> SELU -> conv(2x3) + shortcut -> max-pool over time by 3.
+
+    The first conv pads the frequency axis by one and the second trims it again,
+    so the number of frequency rows is preserved.  Faithful quirks of the
+    released models, kept so their weights load and behave identically:
+
+    - non-first blocks own a BatchNorm (``discarded_bn``) that the reference
+      applies to the input and then throws away (the first conv reads the raw
+      input).  It is in the state dict and the parameter count but cannot change
+      the output, so it is not evaluated here (this saves a BN and a SELU pass
+      over the block's largest tensor; only its unused running statistics stay
+      at their initial values);
+    - ``shortcut_conv=False`` with a 1-channel input adds the input to every
+      output channel by broadcasting (RawGAT-ST's first block);
+    - ``unused_conv``: RawGAT-ST's non-first blocks define a 1 -> C conv that
+      the forward pass never uses.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, first: bool = False,
+                 shortcut_conv: bool | None = None, unused_conv: bool = False) -> None:
+        super().__init__()
+        self.first = first
+        if not first:
+            self.discarded_bn = nn.BatchNorm2d(in_channels)
+        self.conv_in = nn.Conv2d(in_channels, out_channels, kernel_size=(2, 3), padding=(1, 1))
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.conv_out = nn.Conv2d(out_channels, out_channels, kernel_size=(2, 3), padding=(0, 1))
+        if shortcut_conv is None:
+            shortcut_conv = in_channels != out_channels
+        self.shortcut = (nn.Conv2d(in_channels, out_channels, kernel_size=(1, 3), padding=(0, 1))
+                         if shortcut_conv else None)
+        if unused_conv:
+            self.unused_conv = nn.Conv2d(1, out_channels, kernel_size=(2, 3), padding=(1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.selu(self.bn(self.conv_in(x)), inplace=True)
+        out = self.conv_out(out)
+        out += self.shortcut(x) if self.shortcut is not None else x
+        return F.max_pool2d(out, (1, 3))
+
+
+def pairwise_products(nodes: torch.Tensor) -> torch.Tensor:
+    """``[B, N, D] -> [B, N, N, D]`` with entry ``(i, j) = nodes_i * nodes_j``."""
+    return nodes.unsqueeze(2) * nodes.unsqueeze(1)
+
+
+class GraphAttention(nn.Module):
+    """Graph attention over a fully connected graph (AASIST GAT-S/GAT-T, RawGAT-ST layers).
+
+    Edge logit ``(i, j) = v . tanh(W (x_i * x_j) + b) / temperature``, softmax
+    over ``j``; output ``= SELU(BN(P_att (A x) + P_self x))`` with BN over every
+    node of every example.  Input dropout 0.2 as in the reference code.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, temperature: float = 1.0, input_dropout: float = 0.2) -> None:
+        super().__init__()
+        self.temperature = temperature
+        self.attention_proj = nn.Linear(in_dim, out_dim)
+        self.attention_vector = nn.Parameter(torch.empty(out_dim, 1))
+        nn.init.xavier_normal_(self.attention_vector)
+        self.proj_attended = nn.Linear(in_dim, out_dim)
+        self.proj_self = nn.Linear(in_dim, out_dim)
+        self.bn = nn.BatchNorm1d(out_dim)
+        self.input_dropout = nn.Dropout(input_dropout)
+
+    def forward(self, nodes: torch.Tensor) -> torch.Tensor:
+        nodes = self.input_dropout(nodes)
+        edge_logits = torch.tanh(self.attention_proj(pairwise_products(nodes))) @ self.attention_vector
+        weights = torch.softmax(edge_logits.squeeze(-1) / self.temperature, dim=-1)  # [B, N, N]
+        out = self.proj_attended(weights @ nodes) + self.proj_self(nodes)
+        return F.selu(batch_norm_nodes(self.bn, out), inplace=True)
+
+
+def batch_norm_nodes(bn: nn.BatchNorm1d, nodes: torch.Tensor) -> torch.Tensor:
+    """BatchNorm1d over ``[B, N, D]`` treating every node as a sample, as the reference does."""
+    shape = nodes.shape
+    return bn(nodes.reshape(-1, shape[-1])).view(shape)
+
+
+class GraphPool(nn.Module):
+    """Keep the top ``max(int(N * ratio), min_nodes)`` nodes by a learnt sigmoid score,
+    each scaled by its score (graph pooling of Gao & Ji, as used by AASIST and RawGAT-ST).
+    Nodes come out in descending score order (``torch.topk``), as in the reference."""
+
+    def __init__(self, ratio: float, dim: int, dropout: float = 0.3, min_nodes: int = 1) -> None:
+        super().__init__()
+        self.ratio = ratio
+        self.min_nodes = min_nodes
+        self.score_proj = nn.Linear(dim, 1)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def kept_nodes(self, n_nodes: int) -> int:
+        return max(int(n_nodes * self.ratio), self.min_nodes)
+
+    def forward(self, nodes: torch.Tensor) -> torch.Tensor:
+        scores = torch.sigmoid(self.score_proj(self.dropout(nodes)))  # [B, N, 1]
+        _, index = torch.topk(scores, self.kept_nodes(nodes.shape[1]), dim=1)
+        return torch.gather(nodes * scores, 1, index.expand(-1, -1, nodes.shape[-1]))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def rename_state_dict(state: Mapping[str, Any], rules: Sequence[tuple[str, str | Callable[[re.Match], str]]],
+                      foreign_marker: str) -> dict[str, Any]:
+    """Map a released state dict onto our module names.
+
+    ``rules`` are ``(regex, replacement)`` pairs (replacement as for :func:`re.sub`)
+    tried in order; the first that matches a key renames it.  A state dict without any key matching
+    ``foreign_marker`` is taken to be ours already and returned unchanged (so the
+    same function accepts both).  A ``module.`` prefix from DataParallel is dropped.
+    """
+    state = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
+    marker = re.compile(foreign_marker)
+    if not any(marker.search(key) for key in state):
+        return dict(state)
+    compiled = [(re.compile(pattern), replacement) for pattern, replacement in rules]
+    renamed: dict[str, Any] = {}
+    for key, value in state.items():
+        for pattern, replacement in compiled:
+            new_key, count = pattern.subn(replacement, key)
+            if count:
+                key = new_key
+                break
+        renamed[key] = value
+    return renamed
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

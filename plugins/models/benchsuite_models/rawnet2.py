@@ -1,0 +1,168 @@
+"""RawNet2 anti-spoofing baseline (Tak et al., "End-to-end anti-spoofing with RawNet2",
+ICASSP 2021), in the configuration of the ASVspoof 2021 baseline B04.
+
+Raw waveform -> fixed mel sinc filterbank (20 bands, 1,025 taps) -> |.| ->
+max-pool 3 -> BN -> SELU -> six 1-D residual blocks (2 x 20 channels, 4 x 128),
+each followed by filter-wise feature map scaling (FMS: ``x * s + s`` with
+``s = sigmoid(W mean_t(x))``) -> BN -> SELU -> 3-layer GRU (1,024) -> last
+frame -> FC 1,024 -> FC 2 -> log-softmax.  The output is log-probabilities
+(index 1 = log P(bona fide), the score); the reference trains with weighted
+cross-entropy on them, which is the same as on logits because log-softmax is
+idempotent.
+
+Our own implementation from the paper and the facts of the baseline code
+(asvspoof-challenge/2021 ``LA/Baseline-RawNet2/model.py``, ``model_config_RawNet.yaml``);
+:func:`convert_checkpoint` maps that code's key names (e.g. the organisers'
+pre-trained DF model) onto ours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo
+from benchsuite.hookspecs import hookimpl
+
+from .blocks import rename_state_dict
+from .sinc import FixedSincFilterbank
+
+PAPER = ("H. Tak, J. Patino, M. Todisco, A. Nautsch, N. Evans, A. Larcher, \"End-to-end anti-spoofing with "
+         "RawNet2\", ICASSP 2021; ASVspoof 2021 baseline B04")
+
+
+@dataclass
+class RawNet2Config:
+    """``asvspoof-challenge/2021:LA/Baseline-RawNet2/model_config_RawNet.yaml``."""
+
+    sinc_filters: int = 20  # filts[0]
+    sinc_kernel_size: int = 1024  # first_conv; made odd (1,025) like the reference
+    # (in, out) of the six residual blocks: filts[1] x 2, filts[2], then filts[2] with in = out x 3
+    block_channels: tuple[tuple[int, int], ...] = ((20, 20), (20, 20), (20, 128), (128, 128), (128, 128), (128, 128))
+    gru_hidden: int = 1024  # gru_node
+    gru_layers: int = 3  # nb_gru_layer
+    fc_hidden: int = 1024  # nb_fc_node
+    leaky_slope: float = 0.3
+    sinc_method: str = "auto"  # auto | direct | fft: same output to float32 rounding
+
+
+class ResidualBlock1d(nn.Module):
+    """conv(3) -> BN -> LeakyReLU -> conv(3) + shortcut -> max-pool 3.
+
+    Non-first blocks own ``discarded_bn``: the reference applies it (and a
+    LeakyReLU) to the input and then convolves the raw input instead.  It is in
+    the state dict and the parameter count but cannot change the output, so it
+    is not evaluated."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, first: bool, leaky_slope: float) -> None:
+        super().__init__()
+        self.leaky_slope = leaky_slope
+        if not first:
+            self.discarded_bn = nn.BatchNorm1d(in_channels)
+        self.conv_in = nn.Conv1d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.bn = nn.BatchNorm1d(out_channels)
+        self.conv_out = nn.Conv1d(out_channels, out_channels, kernel_size=3, padding=1)
+        self.shortcut = nn.Conv1d(in_channels, out_channels, kernel_size=1) if in_channels != out_channels else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.leaky_relu(self.bn(self.conv_in(x)), self.leaky_slope, inplace=True)
+        out = self.conv_out(out)
+        out += self.shortcut(x) if self.shortcut is not None else x
+        return F.max_pool1d(out, 3)
+
+
+class RawNet2(nn.Module):
+    """``forward([batch, samples]) -> [batch, 2]`` log-probabilities."""
+
+    def __init__(self, config: RawNet2Config) -> None:
+        super().__init__()
+        if len(config.block_channels) != 6:
+            raise ConfigError("RawNet2 has six residual blocks; block_channels needs six (in, out) pairs")
+        self.config = config
+        self.sinc = FixedSincFilterbank(config.sinc_filters, config.sinc_kernel_size, method=config.sinc_method)
+        self.input_bn = nn.BatchNorm1d(config.sinc_filters)
+        self.blocks = nn.ModuleList([
+            ResidualBlock1d(c_in, c_out, first=index == 0, leaky_slope=config.leaky_slope)
+            for index, (c_in, c_out) in enumerate(config.block_channels)
+        ])
+        self.feature_map_scaling = nn.ModuleList([nn.Linear(c_out, c_out) for _, c_out in config.block_channels])
+        channels = config.block_channels[-1][1]
+        self.pre_gru_bn = nn.BatchNorm1d(channels)
+        self.gru = nn.GRU(channels, config.gru_hidden, num_layers=config.gru_layers, batch_first=True)
+        self.fc_hidden = nn.Linear(config.gru_hidden, config.fc_hidden)
+        self.fc_out = nn.Linear(config.fc_hidden, 2)
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        if waveforms.dim() != 2:
+            raise ValueError(f"RawNet2 expects [batch, samples] audio, got shape {tuple(waveforms.shape)}")
+        x = F.max_pool1d(self.sinc(waveforms).abs(), 3)
+        x = F.selu(self.input_bn(x), inplace=True)
+        for block, scaling in zip(self.blocks, self.feature_map_scaling):
+            x = block(x)
+            scale = torch.sigmoid(scaling(x.mean(dim=-1))).unsqueeze(-1)  # [B, C, 1]
+            x = torch.addcmul(scale, x, scale)  # x * s + s
+        x = F.selu(self.pre_gru_bn(x), inplace=True)
+        if x.is_cuda:
+            self.gru.flatten_parameters()  # keeps cuDNN's weight layout contiguous after DataParallel/.to()
+        hidden, _ = self.gru(x.transpose(1, 2))  # [B, frames, gru_hidden]
+        return torch.log_softmax(self.fc_out(self.fc_hidden(hidden[:, -1])), dim=1)
+
+
+# --------------------------------------------------------------------------- released checkpoints
+
+_RELEASED_KEY_RULES = [
+    (r"^Sinc_conv\.", "sinc."),
+    (r"^first_bn\.", "input_bn."),
+    (r"^block(\d)\.0\.bn1\.", r"blocks.\1.discarded_bn."),
+    (r"^block(\d)\.0\.conv1\.", r"blocks.\1.conv_in."),
+    (r"^block(\d)\.0\.bn2\.", r"blocks.\1.bn."),
+    (r"^block(\d)\.0\.conv2\.", r"blocks.\1.conv_out."),
+    (r"^block(\d)\.0\.conv_downsample\.", r"blocks.\1.shortcut."),
+    (r"^fc_attention(\d)\.0\.", r"feature_map_scaling.\1."),
+    (r"^bn_before_gru\.", "pre_gru_bn."),
+    (r"^fc1_gru\.", "fc_hidden."),
+    (r"^fc2_gru\.", "fc_out."),
+]
+
+
+def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
+    """ASVspoof 2021 baseline RawNet2 key names -> ours (our own state dicts pass unchanged)."""
+    return rename_state_dict(state, _RELEASED_KEY_RULES, foreign_marker=r"^(block\d\.0\.|fc_attention\d|fc2_gru\.)")
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def _paper_recipe() -> Recipe:
+    # asvspoof-challenge/2021 LA/Baseline-RawNet2/main.py: Adam lr 1e-4, wd 1e-4, batch 32 (drop_last), 100 epochs,
+    # CE weighted [0.1 spoof, 0.9 bona fide] on the log-softmax output, first 64,600 samples for every split.
+    # The baseline keeps every epoch and has no selection rule; benchsuite selects on dev EER.
+    return Recipe(epochs=100, batch_size=32, optimizer="adam", lr=1e-4, weight_decay=1e-4, scheduler="none",
+                  loss="weighted_ce", class_weights=(0.1, 0.9), crop_samples=64600, train_crop="first",
+                  eval_crop="first", selection="dev_eer")
+
+
+def _quick_recipe() -> Recipe:
+    return _paper_recipe().replace(epochs=3, batch_size=16, crop_samples=16000, max_train_utterances=300,
+                                   max_dev_utterances=200, max_eval_utterances=300)
+
+
+def build_rawnet2(config: RawNet2Config, task_info: TaskInfo) -> RawNet2:
+    if task_info.task != Task.SPOOF:
+        raise ConfigError(f"RawNet2 (anti-spoofing) supports task spoof, not {task_info.task}")
+    return RawNet2(config)
+
+
+@hookimpl
+def benchsuite_register_models(register):
+    register(ModelSpec(
+        name="rawnet2", tasks=(Task.SPOOF,), build=build_rawnet2, config_class=RawNet2Config,
+        recipes={"paper": _paper_recipe(), "quick": _quick_recipe()},
+        description="RawNet2 (ASVspoof 2021 baseline B04): sinc front end + residual blocks with FMS + GRU; "
+                    "log-softmax output (17,621,410 parameters)",
+        output="logits", paper=PAPER, convert_checkpoint=convert_checkpoint,
+    ))
+
