@@ -678,26 +678,34 @@ def write_classify_scores(path: str | Path, utt_ids: Sequence[str], true_names: 
 # --------------------------------------------------------------------------- validation of in-memory scores
 
 
-def duplicate_values(values: np.ndarray) -> tuple[list[str], int]:
-    """(the first few duplicated values, how many values repeat an earlier one).
+def hash_strings(values: np.ndarray) -> np.ndarray | None:
+    """A uint64 hash of each string of a fixed-width unicode array (its code
+    points read as integers), or None for other arrays.  Sorting or comparing
+    the hashes is several times cheaper than sorting the strings; equal hashes
+    must still be confirmed on the strings."""
+    values = np.asarray(values)
+    if values.dtype.kind != "U" or values.dtype.itemsize == 0 or values.ndim != 1:
+        return None
+    codes = np.ascontiguousarray(values).view(np.uint32).reshape(values.size, -1)
+    hashed = np.zeros(values.size, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in range(codes.shape[1]):
+            hashed = hashed * np.uint64(0x100000001B3) + codes[:, column]
+    return hashed
 
-    String arrays are hashed (their code points viewed as integers) and the
-    hashes sorted, much cheaper than sorting the strings; equal hashes are
-    confirmed on the strings themselves."""
+
+def duplicate_values(values: np.ndarray) -> tuple[list[str], int]:
+    """(the first few duplicated values, how many values repeat an earlier one)."""
     values = np.asarray(values)
     if values.size < 2:
         return [], 0
-    if values.dtype.kind == "U" and values.dtype.itemsize > 0:
-        codes = np.ascontiguousarray(values).view(np.uint32).reshape(values.size, -1)
-        hashed = np.zeros(values.size, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for column in range(codes.shape[1]):
-                hashed = hashed * np.uint64(0x100000001B3) + codes[:, column]
-        order = np.argsort(hashed)
-        same = hashed[order[1:]] == hashed[order[:-1]]
+    hashed = hash_strings(values)
+    if hashed is not None:
+        ranked = np.sort(hashed)
+        same = ranked[1:] == ranked[:-1]
         if not same.any():
             return [], 0
-        candidates = values[np.union1d(order[1:][same], order[:-1][same])]
+        candidates = values[np.isin(hashed, ranked[1:][same])]
     else:
         candidates = values
     unique, counts = np.unique(candidates, return_counts=True)

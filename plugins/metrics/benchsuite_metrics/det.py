@@ -27,8 +27,11 @@ Two facts keep the sweep compact:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 THRESHOLD_OFFSET = 0.001  # the official first threshold is min(all scores) - 0.001
 
@@ -333,3 +336,35 @@ def min_dcf(sweep: DetSweep, p_target: float, c_miss: float = 1, c_fa: float = 1
     frr, far = sweep.corner_rates()
     cost = c_miss * frr * p_target + c_fa * far * (1 - p_target)
     return float(cost.min() / min(c_miss * p_target, c_fa * (1 - p_target)))
+
+
+# --------------------------------------------------------------------------- sharing one ranking
+
+
+class IdentityCache:
+    """Remembers a value computed from a score container, so the several
+    metrics computed on the same object rank (and validate) it once.
+
+    Keyed by the container's identity and the identities of the arrays it
+    holds; an entry dies with its container.  Arrays changed in place are not
+    noticed (containers are treated as immutable once scored)."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._entries: dict[int, tuple[object, tuple[int, ...], object]] = {}
+
+    def get(self, owner: object, parts: tuple[object, ...], build: "Callable[[], T]") -> "T":
+        import weakref
+
+        key = id(owner)
+        signature = tuple(id(part) for part in parts)
+        entry = self._entries.get(key)
+        if entry is not None:
+            ref, seen, value = entry
+            if ref() is owner and seen == signature:
+                return value  # type: ignore[return-value]
+        value = build()
+        if len(self._entries) >= self.size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = (weakref.ref(owner, lambda _r, k=key: self._entries.pop(k, None)), signature, value)
+        return value

@@ -1,0 +1,349 @@
+"""Anti-spoofing metrics (task ``spoof``; higher score = bona fide).
+
+* ``eer``: the official ASVspoof EER, a bootstrap interval over trials, and
+  the EER per attack (pooled bona fide vs that attack's spoofs) and per
+  condition column (e.g. the 2021 LA codec).
+* ``tdcf``: min t-DCF in both formulations, ``legacy`` (ASVspoof 2019,
+  Kinnunen et al., Odyssey 2018; what 2019 LA papers report) and ``revised``
+  (Kinnunen et al., IEEE/ACM TASLP 2020; ASVspoof 2021 and ASVspoof 5), pooled
+  and per attack.  Not applicable (None, with a note) without the organisers'
+  ASV scores.
+* ``asvspoof5``: ASVspoof 5 track-1 minDCF, actDCF and Cllr.
+
+All three rank a score set once (:class:`RankedSpoofScores`, shared through a
+cache keyed by the score container) and validate it before computing anything.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from benchsuite.api import ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, SpoofScores, Task
+from benchsuite.hookspecs import hookimpl
+from benchsuite.scorefiles import hash_strings, validate_spoof_scores, warn_if_flipped
+
+from . import det
+from .bootstrap import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_eer_interval
+
+BOOTSTRAP_ENV = "BENCHSUITE_EER_BOOTSTRAP"  # resamples of the EER interval; 0 turns it off
+
+
+def factorize(values: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """(sorted distinct values, code of each value).  Fixed-width string arrays
+    go through integer hashes (checked for collisions), several times faster
+    than ``np.unique`` on the strings themselves."""
+    values = np.asarray(values)
+    hashed = hash_strings(values)
+    if hashed is not None and values.size:
+        distinct = np.unique(hashed)
+        codes = np.searchsorted(distinct, hashed)
+        example = np.empty(distinct.size, dtype=np.int64)
+        example[codes] = np.arange(values.size)
+        names = values[example]
+        if np.array_equal(names[codes], values):
+            order = np.argsort(names)
+            rank = np.empty(order.size, dtype=np.int64)
+            rank[order] = np.arange(order.size)
+            return [str(name) for name in names[order]], rank[codes]
+    names, codes = np.unique(values.astype(str), return_inverse=True)
+    return [str(name) for name in names], codes.reshape(-1)
+
+
+@dataclass
+class Group:
+    """One breakdown cell: its sweep (None when a class is missing) and counts."""
+
+    sweep: det.DetSweep | None
+    n_bonafide: int
+    n_spoof: int
+
+
+@dataclass
+class RankedSpoofScores:
+    """A validated :class:`SpoofScores` with each class sorted once; every
+    metric and breakdown reads its subsets from these sorted arrays."""
+
+    scores: SpoofScores
+    bonafide_rows: np.ndarray  # rows of scores, bona fide, by ascending score
+    spoof_rows: np.ndarray  # rows of scores, spoof, by ascending score
+    pooled: det.DetSweep
+    attack_names: list[str]
+    spoof_attack_codes: np.ndarray  # aligned with spoof_rows
+    _attack_groups: dict[str, Group] | None = None
+    _condition_groups: dict[str, dict[str, Group]] = field(default_factory=dict)
+    _asv_points: dict[str | None, det.AsvOperatingPoint] = field(default_factory=dict)
+
+    def attack_groups(self) -> dict[str, Group]:
+        if self._attack_groups is None:
+            groups = {}
+            for code, name in enumerate(self.attack_names):
+                negatives = self.pooled.negative[self.spoof_attack_codes == code]
+                groups[name] = Group(det.DetSweep.from_sorted(self.pooled.positive, negatives),
+                                     self.pooled.n_positive, int(negatives.size))
+            self._attack_groups = groups
+        return self._attack_groups
+
+    def condition_groups(self, column: str) -> dict[str, Group]:
+        """Per value of a condition column: bona fide and spoof of that value.  A
+        column whose values never overlap between the classes describes spoofs
+        only (a vocoder type, say): its values are compared against all bona fide."""
+        if column not in self._condition_groups:
+            values = np.asarray(self.scores.conditions[column])
+            bona_names, bona_codes = factorize(values[self.bonafide_rows])
+            spoof_names, spoof_codes = factorize(values[self.spoof_rows])
+            positive, negative = self.pooled.positive, self.pooled.negative
+            groups: dict[str, Group] = {}
+            if not set(bona_names) & set(spoof_names):
+                for code, name in enumerate(spoof_names):
+                    negatives = negative[spoof_codes == code]
+                    groups[name] = Group(det.DetSweep.from_sorted(positive, negatives), positive.size, negatives.size)
+            else:
+                for name in sorted(set(bona_names) | set(spoof_names)):
+                    positives = positive[bona_codes == bona_names.index(name)] if name in bona_names else positive[:0]
+                    negatives = negative[spoof_codes == spoof_names.index(name)] if name in spoof_names else negative[:0]
+                    sweep = det.DetSweep.from_sorted(positives, negatives) if positives.size and negatives.size else None
+                    groups[name] = Group(sweep, int(positives.size), int(negatives.size))
+            self._condition_groups[column] = groups
+        return self._condition_groups[column]
+
+    def asv_point(self, attack: str | None = None) -> det.AsvOperatingPoint | None:
+        """The ASV operating point (None without ASV scores).  For an attack, the
+        spoof rates use that attack's ASV spoof scores when the ASV scores name
+        their attacks (as the 2021 package computes its per-attack C0/C1/C2),
+        else the pooled ones."""
+        asv = self.scores.asv
+        if asv is None:
+            return None
+        if None not in self._asv_points:
+            self._asv_points[None] = det.asv_operating_point(asv.target, asv.nontarget, asv.spoof)
+        pooled = self._asv_points[None]
+        if attack is None or not self.asv_knows_attack(attack):
+            return pooled
+        if attack not in self._asv_points:
+            spoof = np.asarray(asv.spoof)[np.asarray(getattr(asv, "spoof_attacks")) == attack]
+            self._asv_points[attack] = det.asv_operating_point_at(pooled.threshold, pooled.eer, asv.target,
+                                                                  asv.nontarget, spoof)
+        return self._asv_points[attack]
+
+    def asv_knows_attack(self, attack: str) -> bool:
+        attacks = getattr(self.scores.asv, "spoof_attacks", None)
+        return attacks is not None and len(attacks) == len(self.scores.asv.spoof) and bool(np.any(attacks == attack))
+
+    def counts(self) -> dict[str, Any]:
+        return {"bonafide": self.pooled.n_positive, "spoof": self.pooled.n_negative,
+                "attack": {name: group.n_spoof for name, group in self.attack_groups().items()}}
+
+
+def _rank(scores: SpoofScores) -> RankedSpoofScores:
+    validate_spoof_scores(scores)
+    values = np.asarray(scores.scores, dtype=np.float64)
+    is_bonafide = np.asarray(scores.is_bonafide, dtype=bool)
+    bonafide_rows = np.flatnonzero(is_bonafide)
+    spoof_rows = np.flatnonzero(~is_bonafide)
+    # within a class tied scores are interchangeable, so an unstable sort is enough;
+    # the bona-fide-first rule for ties across classes lives in DetSweep
+    bonafide_rows = bonafide_rows[np.argsort(values[bonafide_rows])]
+    spoof_rows = spoof_rows[np.argsort(values[spoof_rows])]
+    pooled = det.DetSweep.from_sorted(values[bonafide_rows], values[spoof_rows])
+    attack_names, attack_codes = factorize(np.asarray(scores.attacks)[spoof_rows])
+    return RankedSpoofScores(scores, bonafide_rows, spoof_rows, pooled, attack_names, attack_codes)
+
+
+_ranked_cache = det.IdentityCache()
+
+
+def ranked(scores: ScoreSet) -> RankedSpoofScores:
+    """Validate and rank ``scores`` once for all the metrics computed on it."""
+    if not isinstance(scores, SpoofScores):
+        raise ConfigError(f"spoof metrics need SpoofScores, got {type(scores).__name__}")
+    parts = (scores.utt_ids, scores.scores, scores.is_bonafide, scores.attacks, scores.asv,
+             *scores.conditions.values())
+    return _ranked_cache.get(scores, parts, lambda: _rank(scores))
+
+
+def _maybe(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+# --------------------------------------------------------------------------- eer
+
+
+def bootstrap_resamples_from_env(default: int = DEFAULT_RESAMPLES) -> int:
+    raw = os.environ.get(BOOTSTRAP_ENV)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{BOOTSTRAP_ENV}={raw!r}: expected a whole number of resamples (0 turns it off)") from None
+    if value < 0:
+        raise ConfigError(f"{BOOTSTRAP_ENV}={raw!r}: expected 0 or more resamples")
+    return value
+
+
+def compute_eer(scores: ScoreSet, resamples: int | None = None, seed: int = DEFAULT_SEED,
+                level: float = DEFAULT_LEVEL) -> MetricOutput:
+    ranking = ranked(scores)
+    point = ranking.pooled.eer_point()
+    warn_if_flipped(point.eer, ranking.scores.source or "spoof scores")
+    if resamples is None:
+        resamples = bootstrap_resamples_from_env()
+    notes: dict[str, str] = {}
+    extra: dict[str, Any] = {"eer_threshold": point.threshold, "counts": ranking.counts()}
+    if resamples > 0:
+        interval = bootstrap_eer_interval(ranking.pooled, resamples, seed, level)
+        extra["eer_ci95" if level == 0.95 else f"eer_ci{level * 100:g}"] = [interval.low, interval.high]
+        extra["eer_bootstrap"] = interval.as_dict()
+    else:
+        extra["eer_ci95"] = None
+        notes["eer_ci95"] = f"bootstrap interval turned off ({BOOTSTRAP_ENV}=0)"
+    breakdown: dict[str, dict[str, dict[str, float | None]]] = {
+        "attack": {name: {"eer": group.sweep.eer()} for name, group in ranking.attack_groups().items()
+                   if group.sweep is not None},
+    }
+    for column in sorted(ranking.scores.conditions):
+        groups = ranking.condition_groups(column)
+        breakdown[column] = {value: {"eer": _maybe(g.sweep.eer() if g.sweep is not None else None)}
+                             for value, g in groups.items()}
+        lacking = [value for value, g in groups.items() if g.sweep is None]
+        if lacking:
+            notes[f"breakdown:{column}"] = (f"EER not applicable for {column} value(s) {', '.join(lacking)}: "
+                                            "they hold only one class")
+    return MetricOutput(values={"eer": point.eer}, breakdown=breakdown, notes=notes, extra=extra)
+
+
+EER_OUTPUTS = (
+    MetricValueInfo(
+        key="eer", label="EER", percent=True,
+        description="Equal error rate as the official ASVspoof scripts compute it (asvspoof-challenge/2021 "
+                    "eval_metrics.py): every sorted score is a threshold, bona fide ranked before tied spoofs, no "
+                    "interpolation, EER = mean of miss and false-alarm rates where they are closest. "
+                    "extra['eer_ci95'] is a stratified bootstrap 95 % percentile interval over trials.",
+    ),
+)
+
+
+def eer_metric(resamples: int | None = None, seed: int = DEFAULT_SEED, level: float = DEFAULT_LEVEL) -> MetricSpec:
+    """The ``eer`` metric with its own bootstrap settings (``resamples=None``
+    reads ``BENCHSUITE_EER_BOOTSTRAP``, default 1000)."""
+    return MetricSpec(
+        name="eer", task=Task.SPOOF, outputs=EER_OUTPUTS,
+        compute=lambda scores: compute_eer(scores, resamples, seed, level),
+        description="Official ASVspoof EER with a seeded bootstrap interval over trials; per attack and per "
+                    "condition breakdowns.",
+    )
+
+
+# --------------------------------------------------------------------------- t-DCF
+
+NO_ASV_NOTE = ("not applicable: the t-DCF needs the organisers' ASV scores (target, nontarget, spoof) for the ASV "
+               "operating point, and this dataset/score file provides none")
+
+
+def compute_tdcf(scores: ScoreSet, cost: det.TdcfCostModel = det.DEFAULT_COST_MODEL) -> MetricOutput:
+    ranking = ranked(scores)
+    if ranking.scores.asv is None:
+        return MetricOutput(values={"min_tdcf_legacy": None, "min_tdcf_revised": None},
+                            notes={"min_tdcf_legacy": NO_ASV_NOTE, "min_tdcf_revised": NO_ASV_NOTE})
+    cost.check()
+    pooled_asv = ranking.asv_point()
+    assert pooled_asv is not None
+    values = _tdcfs(ranking.pooled, pooled_asv, cost, ranking.scores.asv.source)
+    breakdown: dict[str, dict[str, float | None]] = {}
+    pooled_rate_attacks = []
+    for name, group in ranking.attack_groups().items():
+        if not ranking.asv_knows_attack(name):
+            pooled_rate_attacks.append(name)
+        breakdown[name] = _tdcfs(group.sweep, ranking.asv_point(name), cost, ranking.scores.asv.source)
+    notes = {}
+    if pooled_rate_attacks:
+        notes["breakdown:attack"] = (
+            f"t-DCF of attack(s) {', '.join(pooled_rate_attacks)} uses the pooled ASV spoof rates: the ASV scores "
+            "hold no spoof scores of those attacks")
+    if ranking.scores.conditions:
+        notes["breakdown:conditions"] = ("no per-condition t-DCF: it needs ASV scores split by condition (the 2021 "
+                                         "package recomputes C0/C1/C2 per codec), which the ASV scores do not carry")
+    op = pooled_asv
+    extra = {"asv_operating_point": {"threshold": op.threshold, "asv_eer": op.eer, "pfa": op.pfa, "pmiss": op.pmiss,
+                                     "pfa_spoof": op.pfa_spoof, "source": ranking.scores.asv.source}}
+    return MetricOutput(values=values, breakdown={"attack": breakdown}, notes=notes, extra=extra)
+
+
+def _tdcfs(sweep: det.DetSweep, asv: det.AsvOperatingPoint, cost: det.TdcfCostModel,
+           source: str) -> dict[str, float | None]:
+    from benchsuite.api import ScoreFileError
+
+    try:
+        return {"min_tdcf_legacy": det.min_tdcf_legacy(sweep, asv, cost),
+                "min_tdcf_revised": det.min_tdcf_revised(sweep, asv, cost)}
+    except det.TdcfUndefined as err:
+        raise ScoreFileError(f"{source or 'ASV scores'}: {err}") from None
+
+
+TDCF_OUTPUTS = (
+    MetricValueInfo(
+        key="min_tdcf_legacy", label="min t-DCF (legacy)", formulation="legacy",
+        description="ASVspoof 2019 t-DCF (Kinnunen et al., Odyssey 2018), the number 2019 LA papers report: "
+                    "min over CM thresholds of (C1 Pmiss_cm + C2 Pfa_cm) / min(C1, C2). Cost model Pspoof 0.05, "
+                    "Ptar 0.95x0.99, Pnon 0.95x0.01, Cmiss 1, Cfa 10, Cfa_spoof 10; ASV at the EER threshold of the "
+                    "organisers' ASV scores.",
+    ),
+    MetricValueInfo(
+        key="min_tdcf_revised", label="min t-DCF (revised)", formulation="revised",
+        description="Revised t-DCF (Kinnunen et al., IEEE/ACM TASLP 2020) of the ASVspoof 2021 package and "
+                    "ASVspoof 5: min over CM thresholds of (C0 + C1 Pmiss_cm + C2 Pfa_cm) / (C0 + min(C1, C2)); "
+                    "same cost model and ASV operating point as the legacy one, higher for the same scores.",
+    ),
+)
+
+
+# --------------------------------------------------------------------------- ASVspoof 5
+
+
+def compute_asvspoof5(scores: ScoreSet) -> MetricOutput:
+    ranking = ranked(scores)
+    sweep = ranking.pooled
+    return MetricOutput(
+        values={"min_dcf": det.min_dcf_asvspoof5(sweep), "act_dcf": det.act_dcf_asvspoof5(sweep),
+                "cllr": det.cllr(sweep.positive, sweep.negative)},
+        notes={"act_dcf": "actDCF and Cllr treat the scores as calibrated log-likelihood ratios; for other "
+                          "scores only minDCF is meaningful"},
+        extra={"act_dcf_threshold": det.act_dcf_threshold()},
+    )
+
+
+ASVSPOOF5_OUTPUTS = (
+    MetricValueInfo(
+        key="min_dcf", label="minDCF (ASVspoof 5)", formulation="Pspoof=0.05, Cmiss=1, Cfa=10, normalised",
+        description="ASVspoof 5 track-1 primary metric: min over thresholds of Cmiss(1-Pspoof)Pmiss + Cfa Pspoof Pfa, "
+                    "divided by min(Cmiss(1-Pspoof), Cfa Pspoof).",
+    ),
+    MetricValueInfo(
+        key="act_dcf", label="actDCF (ASVspoof 5)", formulation="Pspoof=0.05, Cmiss=1, Cfa=10, normalised",
+        description="The same cost at the Bayes threshold -ln(Cmiss(1-Pspoof)/(Cfa Pspoof)) for LLR scores.",
+    ),
+    MetricValueInfo(
+        key="cllr", label="Cllr", formulation="bits",
+        description="Log-likelihood-ratio cost in bits: (mean log2(1+e^-s) over bona fide + mean log2(1+e^s) over "
+                    "spoof) / 2.",
+    ),
+)
+
+
+SPOOF_METRICS = (
+    eer_metric(),
+    MetricSpec(name="tdcf", task=Task.SPOOF, compute=compute_tdcf, outputs=TDCF_OUTPUTS,
+               description="min t-DCF, legacy (ASVspoof 2019) and revised (ASVspoof 2021 / 5), pooled and per "
+                           "attack; needs the organisers' ASV scores."),
+    MetricSpec(name="asvspoof5", task=Task.SPOOF, compute=compute_asvspoof5, outputs=ASVSPOOF5_OUTPUTS,
+               description="ASVspoof 5 track-1 minDCF, actDCF and Cllr."),
+)
+
+
+@hookimpl
+def benchsuite_register_metrics(register):
+    for spec in SPOOF_METRICS:
+        register(spec)
