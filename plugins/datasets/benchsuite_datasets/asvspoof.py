@@ -25,8 +25,8 @@ from benchsuite.api import (
 from benchsuite.hookspecs import hookimpl
 
 from .common import (
-    SpoofDataset, check_file_name, check_unique, child_path, known_options, protocol_lines, require_dir,
-    require_file, resolve_under,
+    SpoofDataset, check_file_name, check_unique, gc_paused, is_bare_name, known_options, path_joiner, protocol_lines,
+    require_dir, require_file, resolve_under,
 )
 
 SPOOF_LABELS = (BONAFIDE, SPOOF)
@@ -62,6 +62,7 @@ def find_la2019_folder(root: Path) -> Path:
     )
 
 
+@gc_paused()
 def parse_cm_protocol(path: Path, audio_dir: Path, root: Path, *, extension: str = ".flac") -> list[Utterance]:
     """An ASVspoof 2019 CM protocol, ``SPEAKER UTT - SYSTEM KEY`` per line.
 
@@ -69,6 +70,7 @@ def parse_cm_protocol(path: Path, audio_dir: Path, root: Path, *, extension: str
     line whose key and system disagree is refused because it means the
     columns are shifted or the file is not a CM protocol."""
     require_file(path, "CM protocol")
+    audio_path = path_joiner(audio_dir)
     utterances: list[Utterance] = []
     line_numbers: list[int] = []
     for number, fields in protocol_lines(path, columns=5):
@@ -81,8 +83,9 @@ def parse_cm_protocol(path: Path, audio_dir: Path, root: Path, *, extension: str
                 f"{path}:{number}: key {key!r} with system {system!r}; expected system '-' exactly for bonafide "
                 f"lines (line: {' '.join(fields)!r})"
             )
-        check_file_name(utt_id, f"{path}:{number}", root)
-        utterances.append(Utterance(utt_id, child_path(audio_dir, utt_id + extension), key, speaker, system))
+        if not is_bare_name(utt_id):
+            check_file_name(utt_id, f"{path}:{number}", root)
+        utterances.append(Utterance(utt_id, audio_path(utt_id + extension), key, speaker, system))
         line_numbers.append(number)
     if not utterances:
         raise DataError(f"{path}: the protocol holds no utterances")
@@ -179,6 +182,7 @@ ASV2021_SCORE_DIRS = ("ASVTorch_Kaldi", "ASVtorch_kaldi")
 OPTIONS_2021 = ("subset", "la2019_root", "keys_root", "asv_scores")
 
 
+@gc_paused()
 def parse_2021_key(path: Path, track: str, audio_dir: Path, root: Path, subset: str) -> list[Utterance]:
     """``keys/{LA,DF}/CM/trial_metadata.txt`` restricted to ``subset`` (or ``all``).
 
@@ -192,6 +196,7 @@ def parse_2021_key(path: Path, track: str, audio_dir: Path, root: Path, subset: 
     keep_subset = None if subset == "all" else subset
     # breakdown values repeat across hundreds of thousands of lines: share one string each
     shared: dict[str, str] = {}
+    audio_path = path_joiner(audio_dir)
     utterances: list[Utterance] = []
     line_numbers: list[int] = []
     for number, fields in protocol_lines(require_file(path, f"ASVspoof 2021 {track} CM key"), columns=len(columns)):
@@ -214,11 +219,12 @@ def parse_2021_key(path: Path, track: str, audio_dir: Path, root: Path, subset: 
             raise DataError(f"{path}:{number}: spoof trial without an attack id (attack {attack!r}) "
                             f"(line: {' '.join(fields)!r})")
         trial = fields[i_trial]
-        check_file_name(trial, f"{path}:{number}", root)
+        if not is_bare_name(trial):
+            check_file_name(trial, f"{path}:{number}", root)
         conditions = {name: shared.setdefault(fields[i], fields[i]) for name, i in condition_index}
         if keep_subset is None:
             conditions["subset"] = shared.setdefault(line_subset, line_subset)
-        utterances.append(Utterance(trial, child_path(audio_dir, trial + ".flac"), key,
+        utterances.append(Utterance(trial, audio_path(trial + ".flac"), key,
                                     shared.setdefault(fields[i_speaker], fields[i_speaker]),
                                     shared.setdefault(attack, attack), conditions))
         line_numbers.append(number)
@@ -407,6 +413,7 @@ def _asv5_codec(value: str) -> str:
     return "none" if value == "-" else value
 
 
+@gc_paused()
 def parse_asvspoof5_list(path: Path, audio_dirs: Sequence[Path], root: Path,
                          locate: Mapping[str, Path] | None = None) -> list[Utterance]:
     """One ASVspoof 5 list, whichever of its three published forms it has:
@@ -425,6 +432,7 @@ def parse_asvspoof5_list(path: Path, audio_dirs: Sequence[Path], root: Path,
     header_names = {name.strip() for name in first.split("\t")} if "\t" in first else set()
     if header_names & {"filename", "trial_anon"}:
         return _parse_asv5_header_key(path, audio_dirs[0], root, locate)
+    audio_path = path_joiner(audio_dirs[0])
     utterances: list[Utterance] = []
     line_numbers: list[int] = []
     for number, fields in protocol_lines(path, columns=(6, 10)):
@@ -437,9 +445,10 @@ def parse_asvspoof5_list(path: Path, audio_dirs: Sequence[Path], root: Path,
         _check_label(key, path, number, fields, column=len(fields) if len(fields) == 6 else 9)
         if key == BONAFIDE:
             attack = NO_ATTACK
-        check_file_name(utt_id, f"{path}:{number}", root)
+        if not is_bare_name(utt_id):
+            check_file_name(utt_id, f"{path}:{number}", root)
         audio = locate.get(utt_id) if locate else None
-        utterances.append(Utterance(utt_id, audio or child_path(audio_dirs[0], utt_id + ".flac"), key, speaker,
+        utterances.append(Utterance(utt_id, audio or audio_path(utt_id + ".flac"), key, speaker,
                                     attack, conditions))
         line_numbers.append(number)
     if not utterances:
@@ -472,17 +481,19 @@ def _parse_asv5_header_key(path: Path, audio_dir: Path, root: Path,
         raise DataError(f"{path}:1: header {header!r}; expected tab-separated columns including filename and "
                         f"cm-label")
     index = {name: i for i, name in enumerate(header)}
+    audio_path = path_joiner(audio_dir)
     utterances: list[Utterance] = []
     line_numbers: list[int] = []
     for number, raw in protocol_lines(path, columns=len(header), sep="\t", skip_header=True):
         fields = [f.strip() for f in raw]
         utt_id, key = fields[index["filename"]], fields[index["cm_label"]]
         _check_label(key, path, number, fields, column=index["cm_label"] + 1)
-        check_file_name(utt_id, f"{path}:{number}", root)
+        if not is_bare_name(utt_id):
+            check_file_name(utt_id, f"{path}:{number}", root)
         attack = fields[index["attack"]] if "attack" in index else "unknown"
         conditions = {"codec": _asv5_codec(fields[index["codec"]])} if "codec" in index else {}
         audio = locate.get(utt_id) if locate else None
-        utterances.append(Utterance(utt_id, audio or child_path(audio_dir, utt_id + ".flac"), key,
+        utterances.append(Utterance(utt_id, audio or audio_path(utt_id + ".flac"), key,
                                     fields[index["speaker"]] if "speaker" in index else None,
                                     NO_ATTACK if key == BONAFIDE else attack, conditions))
         line_numbers.append(number)
@@ -571,9 +582,10 @@ def _index_audio(folders: Sequence[Path]) -> dict[str, Path]:
             names = os.listdir(folder)
         except OSError:
             continue
+        join = path_joiner(folder)
         for name in names:
             if name.endswith(".flac"):
-                located.setdefault(name[:-5], child_path(folder, name))
+                located.setdefault(name[:-5], join(name))
     return located
 
 

@@ -16,7 +16,9 @@ from typing import Any, Mapping
 from benchsuite.api import BONAFIDE, SPOOF, DataError, DatasetSpec, SplitData, Task, Utterance
 from benchsuite.hookspecs import hookimpl
 
-from .common import SpoofDataset, check_relative, check_unique, known_options, require_dir, require_file
+from .common import (
+    SpoofDataset, check_relative, check_unique, gc_paused, is_bare_name, known_options, path_joiner, require_dir, require_file,
+)
 
 META_FILE = "meta.csv"
 RELEASE_FOLDER = "release_in_the_wild"
@@ -37,10 +39,12 @@ def find_release_folder(root: Path) -> Path:
                     f"{root / RELEASE_FOLDER / META_FILE}")
 
 
+@gc_paused()
 def parse_meta_csv(path: Path, root: Path) -> list[Utterance]:
     """``meta.csv`` rows in file order; the utterance id is the file name
     without its extension (``0.wav`` -> ``0``), the id score files use."""
     require_file(path, "In-the-Wild meta.csv")
+    in_root = path_joiner(root)
     utterances: list[Utterance] = []
     line_numbers: list[int] = []
     try:
@@ -67,8 +71,12 @@ def parse_meta_csv(path: Path, root: Path) -> list[Utterance]:
                 if label is None:
                     raise DataError(f"{path}:{number}: unknown label {raw_label!r}; expected bona-fide or spoof "
                                     f"(line: {','.join(row)!r})")
-                check_relative(relative, f"{path}:{number}", root)
-                utterances.append(Utterance(os.path.splitext(relative)[0], root / relative, label, speaker or None,
+                if is_bare_name(relative):
+                    audio = in_root(relative)
+                else:
+                    check_relative(relative, f"{path}:{number}", root)
+                    audio = root / relative
+                utterances.append(Utterance(os.path.splitext(relative)[0], audio, label, speaker or None,
                                             "-" if label == BONAFIDE else UNKNOWN_ATTACK))
                 line_numbers.append(number)
     except UnicodeDecodeError as err:
