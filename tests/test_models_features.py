@@ -104,3 +104,71 @@ def test_lfcc_refuses_bad_options_and_shapes() -> None:
         LFCC(max_hz=9000)
     with pytest.raises(DataError, match=r"\[batch, samples\]"):
         lcnn_lfcc()(torch.zeros(16000))
+
+
+# --------------------------------------------------------------------------- CQCC
+
+
+def _numpy_cqt_channel(wave: np.ndarray, centre_hz: float, bandwidth_hz: float, slots: int, sr: int = 16000) -> np.ndarray:
+    """|c_k[n]| of the 2013 CQT toolbox for one channel, term by term: the Hann-weighted
+    FFT bins around the centre, inverse-transformed on ``slots`` points, 'sine' normalised."""
+    length = len(wave)
+    spectrum = np.fft.fft(wave.astype(np.float64))
+    width = int(np.floor(bandwidth_hz * length / sr + 0.5))
+    start = int(np.floor(centre_hz * length / sr))
+    offsets = np.arange(-(width // 2), (width + 1) // 2)
+    out = np.zeros(slots, dtype=complex)
+    n = np.arange(slots)
+    for j in offsets:
+        weight = 0.5 + 0.5 * np.cos(2 * np.pi * j / width)
+        out += spectrum[(start + j) % length] * weight * np.exp(2j * np.pi * j * n / slots)
+    return np.abs(out) * 2.0 / length
+
+
+def test_cqt_channels_match_the_toolbox_definition() -> None:
+    from benchsuite_models.features import CQCC
+
+    cqcc = CQCC()
+    rng = np.random.default_rng(5)
+    wave = (0.1 * rng.standard_normal(9000)).astype(np.float32)
+    magnitude = cqcc.constant_q_magnitude(torch.from_numpy(wave)[None])[0].numpy()
+    assert magnitude.shape == (73, cqcc.num_frames(9000))
+    for k in (0, 30, 72):
+        expected = _numpy_cqt_channel(wave, cqcc.centres_hz[k], cqcc.bandwidths_hz[k], magnitude.shape[1])
+        np.testing.assert_allclose(magnitude[k], expected, rtol=1e-4, atol=1e-7)
+
+
+def test_cqt_of_a_pure_tone_peaks_in_its_channel_with_its_amplitude() -> None:
+    from benchsuite_models.features import CQCC
+
+    cqcc = CQCC()
+    t = np.arange(16000) / 16000
+    for hz, channel in ((1000.0, 48), (250.0, 24)):  # 62.5 * 2^(k/12)
+        tone = (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+        magnitude = cqcc.constant_q_magnitude(torch.from_numpy(tone)[None])[0]
+        profile = magnitude[:, 50:-50].mean(dim=1)  # away from the circular edges
+        assert int(profile.argmax()) == channel
+        assert abs(float(profile[channel]) - 0.5) < 0.01  # 'sine' normalisation
+        assert float(profile[channel + 3]) < 0.05 * float(profile[channel])
+
+
+def test_cqcc_cepstra_match_spline_and_dct_in_scipy() -> None:
+    from scipy.interpolate import CubicSpline
+
+    from benchsuite_models.features import CQCC
+
+    cqcc = CQCC()
+    rng = np.random.default_rng(9)
+    wave = torch.from_numpy((0.1 * rng.standard_normal(12000)).astype(np.float32))[None]
+    ours = cqcc(wave)[0].numpy()
+    frames = cqcc.num_frames(12000)
+    assert ours.shape == (frames, 60)
+    log_power = np.log(cqcc.constant_q_magnitude(wave)[0].double().numpy() ** 2 + np.finfo(float).eps)
+    channel_hz = 62.5 * 2.0 ** (np.arange(73) / 12)
+    uniform_hz = np.arange(62.5, 4000.0 + 1e-6, 62.5 / 16)  # fmin / d steps, 1009 points
+    resampled = CubicSpline(channel_hz, log_power, axis=0)(uniform_hz)
+    static = scipy_dct(resampled, type=2, norm="ortho", axis=0)[:20].T
+    padded = np.concatenate([static[:1].repeat(3, 0), static, static[-1:].repeat(3, 0)])
+    delta = sum(m * (padded[3 + m:3 + m + frames] - padded[3 - m:3 - m + frames]) for m in (1, 2, 3)) / 28
+    np.testing.assert_allclose(ours[:, :20], static, rtol=1e-4, atol=5e-4)
+    np.testing.assert_allclose(ours[:, 20:40], delta, rtol=1e-4, atol=5e-4)

@@ -243,3 +243,137 @@ def gmm_lfcc(sample_rate: int = 16000, n_coefficients: int = 19) -> LFCC:
         framing="buffer", frequency_grid="bins", energy_as_c0=False, log_floor=FLOAT64_EPS,
         delta_order=2, delta_half_width=1, delta_normalize=True,
     )
+
+
+# --------------------------------------------------------------------------- CQCC
+
+
+def _matlab_round(values: np.ndarray) -> np.ndarray:
+    """MATLAB ``round`` (halves away from zero), not numpy's round-half-to-even."""
+    return np.sign(values) * np.floor(np.abs(values) + 0.5)
+
+
+class _CqtPlan:
+    """Where each constant-Q channel reads the spectrum of an ``Ls``-sample signal."""
+
+    def __init__(self, spectrum_index: torch.Tensor, conjugate: torch.Tensor, weights: torch.Tensor, scale: float):
+        self.spectrum_index = spectrum_index  # [K, M] rfft bin read at each slot
+        self.conjugate = conjugate  # [K, M] slot reads a negative frequency
+        self.weights = weights  # [K, M] Hann window value, 0 outside the channel
+        self.scale = scale
+
+
+class CQCC(nn.Module):
+    """Constant-Q cepstral coefficients as ``cqcc.m`` (Todisco et al., 2016) computes them.
+
+    The CQT is the toolbox's non-stationary Gabor transform (``nsgcqwin`` +
+    ``nsgtf_real``): channel ``k`` at ``fmin * 2^(k/B)`` Hz with bandwidth
+    ``Q f_k + gamma`` takes a Hann-weighted slice of the whole-signal FFT and
+    inverse-transforms it; with ``rasterize='full'`` every channel has the
+    top channel's number of coefficients ``M``, so frames are ``Ls / M``
+    samples apart (about 2 ms with the LA settings).  Then ``log(|c|^2 + eps)``,
+    cubic-spline (not-a-knot) resampling onto a uniform grid of ``fmin / d``
+    Hz from the first to the last channel frequency, an orthonormal DCT,
+    coefficients 0..``n_coefficients - 1``, and HTK deltas with
+    ``delta_half_width`` (``cqcc.m`` calls ``Deltas(x, 3)``).
+
+    Only magnitudes are used, so the toolbox's circular shifts (phase only)
+    are skipped.  Interpolation and DCT are one fixed ``[K, n_coefficients]``
+    matrix.  Per-length CQT plans are cached.
+    """
+
+    def __init__(self, *, sample_rate: int = 16000, bins_per_octave: int = 12, fmin: float = 62.5,
+                 fmax: float = 4000.0, uniform_per_octave: int = 16, n_coefficients: int = 20,
+                 gamma: float | None = None, delta_order: int = 2, delta_half_width: int = 3,
+                 plan_cache_size: int = 64) -> None:
+        super().__init__()
+        if not 0 < fmin < fmax:
+            raise ConfigError(f"CQCC needs 0 < fmin < fmax; got fmin {fmin}, fmax {fmax}")
+        self.sample_rate = sample_rate
+        self.bins_per_octave = bins_per_octave
+        self.delta_order = delta_order
+        self.delta_half_width = delta_half_width
+        self.plan_cache_size = plan_cache_size
+        nyquist = sample_rate / 2
+        fmax = min(fmax, nyquist)
+        b = bins_per_octave
+        self.gamma = 228.7 * (2 ** (1 / b) - 2 ** (-1 / b)) if gamma is None else gamma
+        centres = fmin * 2.0 ** (np.arange(math.floor(b * math.log2(fmax / fmin)) + 1) / b)
+        bandwidths = (2 ** (1 / b) - 2 ** (-1 / b)) * centres + self.gamma
+        # nsgcqwin drops channels reaching past Nyquist or below 0 Hz
+        above = np.nonzero(centres + bandwidths / 2 > nyquist)[0]
+        if len(above):
+            centres, bandwidths = centres[:above[0]], bandwidths[:above[0]]
+        below = np.nonzero(centres - bandwidths / 2 < 0)[0]
+        if len(below):
+            centres, bandwidths = centres[below[-1] + 1:], bandwidths[below[-1] + 1:]
+        if len(centres) < 4:
+            raise ConfigError(f"CQCC: only {len(centres)} constant-Q channels between {fmin} and {fmax} Hz")
+        self.centres_hz = centres
+        self.bandwidths_hz = bandwidths
+        channel_hz = fmin * 2.0 ** (np.arange(len(centres)) / b)  # cqcc.m's FreqVec
+        step = fmin * (2 ** (math.log2(1 + 1 / uniform_per_octave)) - 1)  # = fmin / d
+        count = int(math.floor((channel_hz[-1] - channel_hz[0]) / step + 1e-9)) + 1
+        uniform_hz = channel_hz[0] + step * np.arange(count)
+        from scipy.interpolate import CubicSpline
+
+        spline = CubicSpline(channel_hz, np.eye(len(channel_hz)), bc_type="not-a-knot", axis=0)(uniform_hz)
+        if n_coefficients > count:
+            raise ConfigError(f"CQCC n_coefficients {n_coefficients} exceeds the {count} uniform frequency samples")
+        cepstral = spline.T @ dct_matrix(count, n_coefficients)  # [K, n_coefficients]
+        self.register_buffer("cepstral_map", torch.tensor(cepstral, dtype=torch.float32), persistent=False)
+        self._plans: OrderedDict[tuple[int, str], _CqtPlan] = OrderedDict()
+
+    @property
+    def dims(self) -> int:
+        return self.cepstral_map.shape[1] * (1 + self.delta_order)
+
+    @property
+    def channels(self) -> int:
+        return self.cepstral_map.shape[0]
+
+    def num_frames(self, samples: int) -> int:
+        top = _matlab_round(np.array([self.bandwidths_hz[-1] * samples / self.sample_rate]))[0]
+        return int(max(top, 4))
+
+    def _plan(self, samples: int, device: torch.device) -> _CqtPlan:
+        key = (samples, str(device))
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+            return plan
+        resolution = self.sample_rate / samples
+        widths = np.maximum(_matlab_round(self.bandwidths_hz / resolution), 4).astype(np.int64)  # min_win 4
+        starts = np.floor(self.centres_hz / resolution).astype(np.int64)
+        slots = int(widths[-1])  # rasterize='full': every channel gets the top channel's M
+        m = np.arange(slots)[None, :]
+        width = widths[:, None]
+        # slot m holds offset j = m (m < ceil(w/2)) or j = m - M (last floor(w/2) slots)
+        offset = np.where(m < (width + 1) // 2, m, m - slots)
+        inside = (m < (width + 1) // 2) | (m >= slots - width // 2)
+        weights = np.where(inside, 0.5 + 0.5 * np.cos(2 * np.pi * offset / width), 0.0)
+        index = np.mod(starts[:, None] + offset, samples)
+        conjugate = index > samples // 2  # real signal: X[Ls - i] = conj(X[i])
+        index = np.where(conjugate, samples - index, index)
+        plan = _CqtPlan(torch.tensor(index, device=device), torch.tensor(conjugate, device=device),
+                        torch.tensor(weights, dtype=torch.float32, device=device), 2.0 * slots / samples)
+        self._plans[key] = plan
+        while len(self._plans) > self.plan_cache_size:
+            self._plans.popitem(last=False)
+        return plan
+
+    def constant_q_magnitude(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """``[batch, channels, frames]`` |CQT| with the toolbox's 'sine' normalisation."""
+        if waveforms.dim() != 2:
+            raise DataError(f"CQCC expects [batch, samples] audio, got shape {tuple(waveforms.shape)}")
+        plan = self._plan(waveforms.shape[1], waveforms.device)
+        spectrum = torch.fft.rfft(waveforms.float(), dim=-1)
+        gathered = spectrum[:, plan.spectrum_index]  # [B, K, M]
+        gathered = torch.where(plan.conjugate, gathered.conj(), gathered) * plan.weights
+        return torch.fft.ifft(gathered, dim=-1).abs() * plan.scale
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        magnitude = self.constant_q_magnitude(waveforms)
+        log_power = torch.log(magnitude.square() + FLOAT64_EPS)
+        cepstra = log_power.transpose(1, 2) @ self.cepstral_map  # [B, M, n_coefficients]
+        return with_deltas(cepstra, self.delta_order, self.delta_half_width, normalize=True)
