@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,8 @@ def test_la2019_each_split_uses_its_own_asv_scores(la2019_parent: Path) -> None:
         np.testing.assert_allclose(asv.target, LA2019_ASV[split]["target"])
         np.testing.assert_allclose(asv.nontarget, LA2019_ASV[split]["nontarget"])
         np.testing.assert_allclose(asv.spoof, LA2019_ASV[split]["spoof"])
+        assert list(asv.spoof_attacks) == [LA2019_ATTACKS[split][i % len(LA2019_ATTACKS[split])]
+                                           for i in range(len(LA2019_ASV[split]["spoof"]))]
 
 
 def test_la2019_without_asv_score_files_has_no_asv_scores(tmp_path: Path) -> None:
@@ -296,6 +299,7 @@ def test_real_2019_la_protocols_parse_to_the_published_counts(reference_dir: Pat
         "source": str(tmp_path / "LA" / "ASVspoof2019_LA_asv_scores" / "ASVspoof2019.LA.asv.dev.gi.trl.scores.txt")}
     eval_asv = dataset.load_split("eval").asv_scores
     assert (len(eval_asv.target), len(eval_asv.nontarget), len(eval_asv.spoof)) == (5370, 33327, 13 * 4914)
+    assert Counter(eval_asv.spoof_attacks.tolist()) == {f"A{i:02d}": 4914 for i in range(7, 20)}
     first = dataset.load_split("eval").utterances[0]
     assert (first.speaker, first.utt_id, first.attack, first.label) == ("LA_0039", "LA_E_2834763", "A11", "spoof")
     json.dumps(stats)
@@ -345,6 +349,7 @@ def test_la2021_eval_is_the_chosen_subset_of_the_keys(la2021_root: Path, subset:
     np.testing.assert_allclose(data.asv_scores.target, target, atol=1e-6)
     np.testing.assert_allclose(data.asv_scores.nontarget, nontarget, atol=1e-6)
     np.testing.assert_allclose(data.asv_scores.spoof, spoof, atol=1e-6)
+    assert list(data.asv_scores.spoof_attacks) == [r[4] for r in LA2021_ASV_ROWS if r[7] in subsets and r[5] == "spoof"]
     assert data.utterances[0].path == la2021_root / "ASVspoof2021_LA_eval" / "flac" / f"{rows[0][1]}.flac"
 
 

@@ -246,6 +246,7 @@ def parse_2021_asv(metadata_path: Path, score_path: Path, subset: str) -> AsvSco
     require_file(metadata_path, "ASVspoof 2021 LA ASV key")
     require_file(score_path, "ASVspoof 2021 LA ASV score file")
     by_key: dict[str, list[float]] = {k: [] for k in ASV2021_KEYS}
+    spoof_attacks: list[str] = []
     keys = protocol_lines(metadata_path, columns=8)
     scores = protocol_lines(score_path, columns=3)
     for (key_line, key_fields), (score_line, score_fields) in _zip_strict(keys, scores, metadata_path, score_path):
@@ -267,14 +268,20 @@ def parse_2021_asv(metadata_path: Path, score_path: Path, subset: str) -> AsvSco
         if value != value or value in (float("inf"), float("-inf")):
             raise DataError(f"{score_path}:{score_line}: score {score_fields[2]!r} is not finite")
         by_key[key].append(value)
+        if key == SPOOF:
+            spoof_attacks.append(key_fields[4])
     empty = [k for k in ASV2021_KEYS if not by_key[k]]
     if empty:
         raise DataError(f"{metadata_path}: no {' / '.join(empty)} ASV trials in subset {subset!r}; the t-DCF needs "
                         "target, nontarget and spoof ASV scores")
     import numpy as np
+    from benchsuite.scorefiles import AsvScoresWithAttacks
 
-    return AsvScores(target=np.asarray(by_key["target"]), nontarget=np.asarray(by_key["nontarget"]),
-                     spoof=np.asarray(by_key["spoof"]), source=f"{score_path} (subset {subset})")
+    # the attack of each spoof score lets a per-attack t-DCF use that attack's
+    # ASV spoof scores, as the 2021 package's per-condition C012 do
+    return AsvScoresWithAttacks(target=np.asarray(by_key["target"]), nontarget=np.asarray(by_key["nontarget"]),
+                                spoof=np.asarray(by_key["spoof"]), source=f"{score_path} (subset {subset})",
+                                spoof_attacks=np.asarray(spoof_attacks))
 
 
 def _zip_strict(first: Any, second: Any, first_path: Path, second_path: Path) -> Any:
