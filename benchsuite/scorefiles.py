@@ -722,7 +722,7 @@ def _check_binary_scores(where: str, scores: np.ndarray, positive: np.ndarray, i
     finite = np.isfinite(scores)
     if not finite.all():
         bad = np.flatnonzero(~finite)
-        shown = [f"{ids[i]} ({scores[i]!r})" for i in bad[:MAX_LISTED]]
+        shown = [f"{ids[i]} ({float(scores[i])!r})" for i in bad[:MAX_LISTED]]
         raise ScoreFileError(f"{where}: {bad.size} score(s) are NaN or inf: {_listing(shown, int(bad.size))}")
     n_positive = int(np.count_nonzero(positive))
     if n_positive == 0 or n_positive == positive.size:
