@@ -7,40 +7,34 @@ when absent); the In-the-Wild list is generated at its real size."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from benchsuite_datasets.asvspoof import ASVspoof2019LA, parse_cm_protocol
+from benchsuite_datasets.asvspoof import LA2019_PROTOCOL_DIR, LA2019_PROTOCOLS, ASVspoof2019LA, parse_cm_protocol
 from benchsuite_datasets.in_the_wild import parse_meta_csv
+
+# the fixture builders live with the tests, which pytest puts on sys.path only there
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from builders_asvspoof import reference_la2019_layout  # noqa: E402
 
 REFERENCE_DIR = Path(os.environ.get("BENCHSUITE_REFERENCE_DIR",
                                     Path(__file__).resolve().parents[1].parent / "shared" / "reference"))
-PROTOCOLS = {"train": "ASVspoof2019.LA.cm.train.trn.txt", "dev": "ASVspoof2019.LA.cm.dev.trl.txt",
-             "eval": "ASVspoof2019.LA.cm.eval.trl.txt"}
 IN_THE_WILD_CLIPS = 31779  # 19,963 bona fide + 11,816 spoof
 
 
 @pytest.fixture(scope="module")
 def la2019(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The official protocol and ASV score files linked into the LA layout."""
-    source = REFERENCE_DIR / "asvspoof2019_la"
-    if not source.is_dir():
+    if not (REFERENCE_DIR / "asvspoof2019_la").is_dir():
         pytest.skip(f"official reference files not found at {REFERENCE_DIR}")
-    la = tmp_path_factory.mktemp("bench-la2019") / "LA"
-    (la / "ASVspoof2019_LA_cm_protocols").mkdir(parents=True)
-    (la / "ASVspoof2019_LA_asv_scores").mkdir()
-    for name in PROTOCOLS.values():
-        os.symlink(source / name, la / "ASVspoof2019_LA_cm_protocols" / name)
-    for split in ("dev", "eval"):
-        name = f"ASVspoof2019.LA.asv.{split}.gi.trl.scores.txt"
-        os.symlink(source / name, la / "ASVspoof2019_LA_asv_scores" / name)
-    return la
+    return reference_la2019_layout(REFERENCE_DIR, tmp_path_factory.mktemp("bench-la2019"))
 
 
 def test_parse_2019_la_eval_protocol(benchmark, la2019: Path) -> None:
     """The 71,237-line eval protocol: must stay well under a second."""
-    protocol = la2019 / "ASVspoof2019_LA_cm_protocols" / PROTOCOLS["eval"]
+    protocol = la2019 / LA2019_PROTOCOL_DIR / LA2019_PROTOCOLS["eval"]
     audio_dir = la2019 / "ASVspoof2019_LA_eval" / "flac"
     utterances = benchmark(parse_cm_protocol, protocol, audio_dir, la2019)
     assert len(utterances) == 71237

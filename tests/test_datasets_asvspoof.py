@@ -184,36 +184,27 @@ def test_malformed_line_reports_file_line_and_text(tmp_path: Path) -> None:
                               "'LA_0079 LA_T_9999999 - bonafide'")
 
 
-def test_unknown_label_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("protocol, line, expected", [
+    pytest.param(EVAL_PROTOCOL, "LA_0039 LA_E_9999999 - A07 fake",
+                 r"cm\.eval\.trl\.txt:{number}: unknown label 'fake'; expected bonafide or spoof "
+                 r"\(line: 'LA_0039 LA_E_9999999 - A07 fake'\)", id="unknown label"),
+    pytest.param(EVAL_PROTOCOL, "LA_0039 LA_E_9999999 - A07 bonafide",
+                 r"cm\.eval\.trl\.txt:{number}: key 'bonafide' with system 'A07'; expected system '-' exactly for "
+                 r"bonafide lines", id="label and system disagree"),
+    pytest.param(TRAIN_PROTOCOL, f"LA_0079 {la2019_rows('train')[0][1]} - - bonafide",
+                 rf"1 duplicate utterance id\(s\): {la2019_rows('train')[0][1]} \(lines 1 and {{number}}\)",
+                 id="duplicate id names both lines"),
+    pytest.param(TRAIN_PROTOCOL, "LA_0079 ../../etc/passwd - - bonafide",
+                 r"train\.trn\.txt:{number}: utterance id '\.\./\.\./etc/passwd' would escape the data root",
+                 id="id escaping the data root"),
+])
+def test_bad_protocol_line_is_refused_naming_file_and_line(tmp_path: Path, protocol: str, line: str,
+                                                            expected: str) -> None:
     la = build_la2019(tmp_path, audio=False)
-    number = append_line(la / EVAL_PROTOCOL, "LA_0039 LA_E_9999999 - A07 fake")
-    with pytest.raises(DataError, match=rf"cm\.eval\.trl\.txt:{number}: unknown label 'fake'; expected bonafide "
-                                        r"or spoof \(line: 'LA_0039 LA_E_9999999 - A07 fake'\)"):
-        ASVspoof2019LA(la, {}).load_split("eval")
-
-
-def test_label_and_system_that_disagree_are_refused(tmp_path: Path) -> None:
-    la = build_la2019(tmp_path, audio=False)
-    number = append_line(la / EVAL_PROTOCOL, "LA_0039 LA_E_9999999 - A07 bonafide")
-    with pytest.raises(DataError, match=rf":{number}: key 'bonafide' with system 'A07'; expected system '-' "
-                                        "exactly for bonafide lines"):
-        ASVspoof2019LA(la, {}).load_split("eval")
-
-
-def test_duplicate_utterance_ids_name_both_lines(tmp_path: Path) -> None:
-    la = build_la2019(tmp_path, audio=False)
-    first = la2019_rows("train")[0]
-    number = append_line(la / TRAIN_PROTOCOL, f"{first[0]} {first[1]} - - bonafide")
-    with pytest.raises(DataError, match=rf"1 duplicate utterance id\(s\): {first[1]} \(lines 1 and {number}\)"):
-        ASVspoof2019LA(la, {}).load_split("train")
-
-
-def test_utterance_id_escaping_the_data_root_is_refused(tmp_path: Path) -> None:
-    la = build_la2019(tmp_path, audio=False)
-    number = append_line(la / TRAIN_PROTOCOL, "LA_0079 ../../etc/passwd - - bonafide")
-    with pytest.raises(DataError, match=rf"train\.trn\.txt:{number}: utterance id '\.\./\.\./etc/passwd' would "
-                                        "escape the data root"):
-        ASVspoof2019LA(la, {}).load_split("train")
+    number = append_line(la / protocol, line)
+    split = "eval" if protocol == EVAL_PROTOCOL else "train"
+    with pytest.raises(DataError, match=expected.replace("{number}", str(number))):
+        ASVspoof2019LA(la, {}).load_split(split)
 
 
 def test_missing_audio_lists_the_first_ten_and_the_count(tmp_path: Path) -> None:

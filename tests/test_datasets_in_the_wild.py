@@ -45,7 +45,8 @@ def test_statistics(tmp_path: Path) -> None:
     json.dumps(stats)
     entry = stats["splits"]["eval"]
     bonafide = sum(1 for _n, _s, label in ITW_ROWS if label == "bona-fide")
-    assert (entry["utterances"], entry["bonafide"], entry["spoof"]) == (len(ITW_ROWS), bonafide, len(ITW_ROWS) - bonafide)
+    assert (entry["utterances"], entry["bonafide"]) == (len(ITW_ROWS), bonafide)
+    assert entry["spoof"] == len(ITW_ROWS) - bonafide
     assert entry["speakers"] == len({speaker for _n, speaker, _l in ITW_ROWS})
     assert entry["attacks"] == {"unknown": len(ITW_ROWS) - bonafide}
     assert entry["duration_seconds"] == pytest.approx(len(ITW_ROWS) * CLIP_SECONDS, abs=1e-3)

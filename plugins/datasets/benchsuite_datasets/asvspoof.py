@@ -25,8 +25,8 @@ from benchsuite.api import (
 from benchsuite.hookspecs import hookimpl
 
 from .common import (
-    SpoofDataset, check_file_name, check_unique, gc_paused, is_bare_name, known_options, path_joiner, protocol_lines,
-    require_dir, require_file, resolve_under,
+    SpoofDataset, check_file_name, checked_index, gc_paused, is_bare_name, known_options, path_joiner, protocol_lines,
+    require_data_root, require_dir, require_file, resolve_under,
 )
 
 SPOOF_LABELS = (BONAFIDE, SPOOF)
@@ -87,10 +87,7 @@ def parse_cm_protocol(path: Path, audio_dir: Path, root: Path, *, extension: str
             check_file_name(utt_id, f"{path}:{number}", root)
         utterances.append(Utterance(utt_id, audio_path(utt_id + extension), key, speaker, system))
         line_numbers.append(number)
-    if not utterances:
-        raise DataError(f"{path}: the protocol holds no utterances")
-    check_unique([u.utt_id for u in utterances], str(path), line_numbers)
-    return utterances
+    return checked_index(utterances, line_numbers, path, "the protocol holds no utterances")
 
 
 def load_asv_scores(path: Path) -> AsvScores:
@@ -228,11 +225,9 @@ def parse_2021_key(path: Path, track: str, audio_dir: Path, root: Path, subset: 
                                     shared.setdefault(fields[i_speaker], fields[i_speaker]),
                                     shared.setdefault(attack, attack), conditions))
         line_numbers.append(number)
-    if not utterances:
-        raise DataError(f"{path}: no trials of subset {subset!r}; expected lines whose column {i_subset + 1} reads "
-                        f"{' or '.join(SUBSETS_2021) if keep_subset is None else subset}")
-    check_unique([u.utt_id for u in utterances], str(path), line_numbers)
-    return utterances
+    return checked_index(utterances, line_numbers, path,
+                         f"no trials of subset {subset!r}; expected lines whose column {i_subset + 1} reads "
+                         f"{' or '.join(SUBSETS_2021) if keep_subset is None else subset}")
 
 
 def parse_2021_asv(metadata_path: Path, score_path: Path, subset: str) -> AsvScores:
@@ -458,10 +453,7 @@ def parse_asvspoof5_list(path: Path, audio_dirs: Sequence[Path], root: Path,
         utterances.append(Utterance(utt_id, audio or audio_path(utt_id + ".flac"), key, speaker,
                                     attack, conditions))
         line_numbers.append(number)
-    if not utterances:
-        raise DataError(f"{path}: the list holds no utterances")
-    check_unique([u.utt_id for u in utterances], str(path), line_numbers)
-    return utterances
+    return checked_index(utterances, line_numbers, path, "the list holds no utterances")
 
 
 def _first_line(path: Path) -> str:
@@ -504,10 +496,7 @@ def _parse_asv5_header_key(path: Path, audio_dir: Path, root: Path,
                                     fields[index["speaker"]] if "speaker" in index else None,
                                     NO_ATTACK if key == BONAFIDE else attack, conditions))
         line_numbers.append(number)
-    if not utterances:
-        raise DataError(f"{path}: the key holds no trials")
-    check_unique([u.utt_id for u in utterances], str(path), line_numbers)
-    return utterances
+    return checked_index(utterances, line_numbers, path, "the key holds no trials")
 
 
 class ASVspoof5(SpoofDataset):
@@ -599,36 +588,30 @@ def _index_audio(folders: Sequence[Path]) -> dict[str, Path]:
 # --------------------------------------------------------------------------- registration
 
 
-def _require_root(root: Path | None, name: str) -> Path:
-    if root is None:
-        raise DataError(f"dataset {name!r} needs --data-root pointing at your copy of the corpus")
-    return Path(root)
-
-
 @hookimpl
 def benchsuite_register_datasets(register: Any) -> None:
     register(DatasetSpec(
         name="asvspoof2019-la", task=Task.SPOOF,
-        open=lambda root, options: ASVspoof2019LA(_require_root(root, "asvspoof2019-la"), options),
+        open=lambda root, options: ASVspoof2019LA(require_data_root(root, "asvspoof2019-la"), options),
         description="ASVspoof 2019 logical access (LA.zip layout; legacy t-DCF with the organisers' ASV scores)",
     ))
     register(DatasetSpec(
         name="asvspoof2021-la", task=Task.SPOOF,
-        open=lambda root, options: ASVspoof2021(_require_root(root, "asvspoof2021-la"), options, "LA",
+        open=lambda root, options: ASVspoof2021(require_data_root(root, "asvspoof2021-la"), options, "LA",
                                                 "asvspoof2021-la"),
         description="ASVspoof 2021 LA eval (train/dev = 2019 LA; full keys; subset eval|progress|hidden|all; "
                     "revised t-DCF; breakdown by codec and transmission)",
     ))
     register(DatasetSpec(
         name="asvspoof2021-df", task=Task.SPOOF,
-        open=lambda root, options: ASVspoof2021(_require_root(root, "asvspoof2021-df"), options, "DF",
+        open=lambda root, options: ASVspoof2021(require_data_root(root, "asvspoof2021-df"), options, "DF",
                                                 "asvspoof2021-df"),
         description="ASVspoof 2021 DF eval (train/dev = 2019 LA; full keys; subset eval|progress|hidden|all; "
                     "EER only; breakdown by codec, vocoder and source corpus)",
     ))
     register(DatasetSpec(
         name="asvspoof5", task=Task.SPOOF,
-        open=lambda root, options: ASVspoof5(_require_root(root, "asvspoof5"), options),
+        open=lambda root, options: ASVspoof5(require_data_root(root, "asvspoof5"), options),
         description="ASVspoof 5 track 1 (flac_T / flac_D / flac_E_*; challenge or release protocol files)",
     ))
 

@@ -109,6 +109,22 @@ def check_unique(ids: Sequence[str], where: str, lines: Sequence[int] | None = N
         raise DataError(f"{where}: {len(duplicates)} duplicate utterance id(s): {shown}")
 
 
+def checked_index(utterances: list[Utterance], line_numbers: Sequence[int], path: Path, empty: str) -> list[Utterance]:
+    """The end of every protocol parse: refuse a list with no utterances
+    (``empty`` says what was expected) and duplicate ids, naming both lines."""
+    if not utterances:
+        raise DataError(f"{path}: {empty}")
+    check_unique([u.utt_id for u in utterances], str(path), line_numbers)
+    return utterances
+
+
+def require_data_root(root: Path | None, dataset: str) -> Path:
+    """``DatasetSpec.open`` of a corpus the user supplies: ``--data-root`` is required."""
+    if root is None:
+        raise DataError(f"dataset {dataset!r} needs --data-root pointing at your copy of the corpus")
+    return Path(root)
+
+
 def check_labels(labels: Sequence[str], allowed: Sequence[str], where: str, lines: Sequence[int] | None = None) -> None:
     for index, label in enumerate(labels):
         if label not in allowed:

@@ -17,7 +17,8 @@ from benchsuite.api import BONAFIDE, SPOOF, DataError, DatasetSpec, SplitData, T
 from benchsuite.hookspecs import hookimpl
 
 from .common import (
-    SpoofDataset, check_relative, check_unique, gc_paused, is_bare_name, known_options, path_joiner, require_dir, require_file,
+    SpoofDataset, check_relative, checked_index, gc_paused, is_bare_name, known_options, path_joiner, require_data_root,
+    require_file,
 )
 
 META_FILE = "meta.csv"
@@ -83,10 +84,7 @@ def parse_meta_csv(path: Path, root: Path) -> list[Utterance]:
         raise DataError(f"{path}: not UTF-8 text ({err.reason}); expected the release's meta.csv") from None
     except csv.Error as err:
         raise DataError(f"{path}: malformed CSV ({err})") from None
-    if not utterances:
-        raise DataError(f"{path}: no clips listed")
-    check_unique([u.utt_id for u in utterances], str(path), line_numbers)
-    return utterances
+    return checked_index(utterances, line_numbers, path, "no clips listed")
 
 
 class InTheWild(SpoofDataset):
@@ -113,21 +111,12 @@ class InTheWild(SpoofDataset):
     def _parse_split(self, split: str) -> SplitData:
         return SplitData(split, parse_meta_csv(self.meta_path(), self.root), source=str(self.meta_path()))
 
-    def validate(self, check_audio: bool = True) -> None:
-        require_dir(self.root, f"{self.name} audio folder")
-        super().validate(check_audio)
-
-
-def _open(root: Path | None, options: Mapping[str, Any]) -> InTheWild:
-    if root is None:
-        raise DataError("dataset 'in-the-wild' needs --data-root pointing at release_in_the_wild/ (or its parent)")
-    return InTheWild(Path(root), options)
-
 
 @hookimpl
 def benchsuite_register_datasets(register: Any) -> None:
     register(DatasetSpec(
-        name="in-the-wild", task=Task.SPOOF, open=_open,
+        name="in-the-wild", task=Task.SPOOF,
+        open=lambda root, options: InTheWild(require_data_root(root, "in-the-wild"), options),
         description="In-the-Wild deepfake clips (meta.csv + wav); evaluation only, trained on another corpus",
         splits=("eval",), eval_only=True, train_on="asvspoof2019-la",
     ))
