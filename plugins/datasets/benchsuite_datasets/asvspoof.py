@@ -595,20 +595,16 @@ def benchsuite_register_datasets(register: Any) -> None:
         open=lambda root, options: ASVspoof2019LA(require_data_root(root, "asvspoof2019-la"), options),
         description="ASVspoof 2019 logical access (LA.zip layout; legacy t-DCF with the organisers' ASV scores)",
     ))
-    register(DatasetSpec(
-        name="asvspoof2021-la", task=Task.SPOOF,
-        open=lambda root, options: ASVspoof2021(require_data_root(root, "asvspoof2021-la"), options, "LA",
-                                                "asvspoof2021-la"),
-        description="ASVspoof 2021 LA eval (train/dev = 2019 LA; full keys; subset eval|progress|hidden|all; "
-                    "revised t-DCF; breakdown by codec and transmission)",
-    ))
-    register(DatasetSpec(
-        name="asvspoof2021-df", task=Task.SPOOF,
-        open=lambda root, options: ASVspoof2021(require_data_root(root, "asvspoof2021-df"), options, "DF",
-                                                "asvspoof2021-df"),
-        description="ASVspoof 2021 DF eval (train/dev = 2019 LA; full keys; subset eval|progress|hidden|all; "
-                    "EER only; breakdown by codec, vocoder and source corpus)",
-    ))
+    for track, breakdown in (("LA", "revised t-DCF; breakdown by codec and transmission"),
+                             ("DF", "EER only; breakdown by codec, vocoder and source corpus")):
+        name = f"asvspoof2021-{track.lower()}"
+        register(DatasetSpec(
+            name=name, task=Task.SPOOF,
+            open=lambda root, options, _track=track, _name=name: ASVspoof2021(
+                require_data_root(root, _name), options, _track, _name),
+            description=f"ASVspoof 2021 {track} eval (train/dev = 2019 LA; full keys; subset "
+                        f"eval|progress|hidden|all; {breakdown})",
+        ))
     register(DatasetSpec(
         name="asvspoof5", task=Task.SPOOF,
         open=lambda root, options: ASVspoof5(require_data_root(root, "asvspoof5"), options),
