@@ -628,18 +628,11 @@ def _token(value: object, where: str, what: str) -> str:
     return text
 
 
-def _check_lengths(where: str, **columns: Sequence) -> int:
-    sizes = {name: len(values) for name, values in columns.items()}
-    if len(set(sizes.values())) > 1:
-        raise ScoreFileError(f"{where}: columns differ in length: {sizes}")
-    return next(iter(sizes.values()), 0)
-
-
 def write_spoof_scores(path: str | Path, utt_ids: Sequence[str], attacks: Sequence[str],
                        is_bonafide: Sequence[bool], scores: Sequence[float]) -> None:
     """``UTT SRC KEY SCORE`` (SRC = attack id, ``-`` for bona fide), written atomically."""
     path = Path(path)
-    _check_lengths(str(path), utt_ids=utt_ids, attacks=attacks, is_bonafide=is_bonafide, scores=scores)
+    _check_same_length(str(path), utt_ids=utt_ids, attacks=attacks, is_bonafide=is_bonafide, scores=scores)
     rows = []
     for utt_id, attack, bona, score in zip(utt_ids, attacks, is_bonafide, scores):
         where = f"{path} (utterance {utt_id})"
@@ -653,7 +646,7 @@ def write_verify_scores(path: str | Path, enrol: Sequence[str], test: Sequence[s
                         is_target: Sequence[bool]) -> None:
     """``ENROL TEST SCORE target|nontarget``, written atomically."""
     path = Path(path)
-    _check_lengths(str(path), enrol=enrol, test=test, scores=scores, is_target=is_target)
+    _check_same_length(str(path), enrol=enrol, test=test, scores=scores, is_target=is_target)
     rows = []
     for e, t, score, target in zip(enrol, test, scores, is_target):
         where = f"{path} (trial {e} {t})"
@@ -666,7 +659,7 @@ def write_classify_scores(path: str | Path, utt_ids: Sequence[str], true_names: 
                           predicted_names: Sequence[str]) -> None:
     """``UTT TRUE PRED``, written atomically."""
     path = Path(path)
-    _check_lengths(str(path), utt_ids=utt_ids, true_names=true_names, predicted_names=predicted_names)
+    _check_same_length(str(path), utt_ids=utt_ids, true_names=true_names, predicted_names=predicted_names)
     rows = []
     for utt_id, true, predicted in zip(utt_ids, true_names, predicted_names):
         where = f"{path} (utterance {utt_id})"
@@ -742,7 +735,7 @@ def _check_binary_scores(where: str, scores: np.ndarray, positive: np.ndarray, i
 def _check_same_length(where: str, **columns: object) -> None:
     sizes = {name: len(np.atleast_1d(np.asarray(values))) for name, values in columns.items()}
     if len(set(sizes.values())) > 1:
-        raise ScoreFileError(f"{where}: arrays differ in length: {sizes}")
+        raise ScoreFileError(f"{where}: columns differ in length: {sizes}")
 
 
 def validate_spoof_scores(scores: SpoofScores) -> None:

@@ -276,7 +276,7 @@ def test_in_memory_spoof_scores_are_validated_before_any_metric():
         spoof.compute_eer(_memory(scores=np.array([1.0, 2.0, np.nan, 0.5])))
     with _raises(r"model output: 1 duplicate utterance id\(s\): a"):
         spoof.compute_tdcf(_memory(utt_ids=np.array(["a", "b", "a", "d"])))
-    with _raises(r"model output: arrays differ in length"):
+    with _raises(r"model output: columns differ in length"):
         spoof.compute_asvspoof5(_memory(attacks=np.array(["-", "-", "A07"])))
     with _raises(r"model output: no spoof scores"):
         spoof.compute_eer(_memory(is_bonafide=np.array([True] * 4)))
