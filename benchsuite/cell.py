@@ -28,7 +28,7 @@ from .registry import Registry, get_registry
 from .store import ResultsStore, atomic_write_json
 from .trainer import (
     BEST, EstimatorTrainer, Trainer, autocast_dtype, configure_determinism, is_estimator, load_checkpoint,
-    peak_memory_mb, resolve_device,
+    make_loss, peak_memory_mb, resolve_device, seed_everything,
 )
 
 SCORES = "scores.txt"
@@ -249,13 +249,14 @@ class _Cell:
         class_names = self.class_names(train)
         self.class_names_cache = class_names
         task_info = TaskInfo(task, self.eval_dataset.sample_rate, len(class_names), class_names)
+        # initial weights depend on the seed alone, not on what ran before in this process
+        seed_everything(self.seed)
         model = self.build_model(task_info)
         estimator = is_estimator(model)
         params = (self.spec.count_parameters(self.model_config) if self.spec.count_parameters is not None
                   else sum(p.numel() for p in model.parameters()))
         checkpoint_dir = self.cell_dir / "checkpoints"
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        torch.manual_seed(self.seed)  # head initialisation
         head = None if estimator else self.head_for(model, len(class_names))
         train_loader = self.loader(train, class_names, train=True, as_list=estimator)
         dev_loader = self.loader(dev, class_names, train=False, as_list=estimator) if dev is not None else None
@@ -276,7 +277,8 @@ class _Cell:
                               checkpoint_dir=checkpoint_dir, progress=self.progress, model_name=self.spec.name,
                               model_config=self.ident["model_config"])
             scorer = self._scorer(trainer.model, trainer.head, estimator=False)
-            dev_value, on_best, selection_note = self._selection(scorer, dev, dev_loader, class_names)
+            dev_value, on_best, selection_note = self._selection(trainer.model, trainer.head, scorer, dev, dev_loader,
+                                                                 class_names)
             summary = trainer.fit(train_loader, dev_value, on_best)
             best_epoch = trainer.load_best()
             selection = {"rule": recipe.selection if selection_note is None else "last", "epoch": best_epoch,
@@ -323,36 +325,53 @@ class _Cell:
         """split + loader -> the task's score container."""
         task, recipe = self.task, self.recipe
 
-        def score(split: SplitData, loader, cohort: np.ndarray | None = None):
+        def score(split: SplitData, loader, cohort: np.ndarray | None = None, outputs: torch.Tensor | None = None):
+            if task == Task.VERIFY:
+                emb = embeddings(model, loader, self.device, self.autocast, recipe)
+                return verify_scores(split, emb, cohort=cohort, recipe=recipe)
+            if outputs is None:
+                outputs = self._outputs(model, head, loader, estimator)
             if task == Task.SPOOF:
-                return spoof_scores(split, spoof_outputs(model, loader, self.device, self.autocast, estimator))
-            if task == Task.CLASSIFY:
-                names = self.class_names_cache
-                return classify_scores(split, classify_outputs(model, head, loader, self.device, self.autocast), names)
-            emb = embeddings(model, loader, self.device, self.autocast, recipe)
-            return verify_scores(split, emb, cohort=cohort, recipe=recipe)
+                return spoof_scores(split, outputs)
+            return classify_scores(split, outputs, self.class_names_cache)
 
         return score
 
-    def _selection(self, scorer, dev: SplitData | None, dev_loader, class_names: tuple[str, ...]):
-        """The dev-only selection value and what to do on a new best."""
+    def _outputs(self, model: Any, head: Any, loader, estimator: bool) -> torch.Tensor:
+        if self.task == Task.SPOOF:
+            return spoof_outputs(model, loader, self.device, self.autocast, estimator)
+        return classify_outputs(model, head, loader, self.device, self.autocast)
+
+    def _selection(self, model: Any, head: Any, scorer, dev: SplitData | None, dev_loader,
+                   class_names: tuple[str, ...]):
+        """The dev-only selection value (lower is better) and what to do on a new best."""
         recipe, task = self.recipe, self.task
         if recipe.selection == "last":
             return (lambda: None), (lambda epoch: None), None
-        if dev is None or dev_loader is None or (task == Task.VERIFY and not dev.trials):
-            note = (f"selection {recipe.selection!r} needs a dev split with labels"
-                    f"{' and trials' if task == Task.VERIFY else ''}; {self.ident['train_dataset']} has none, so "
-                    f"the last epoch is used")
+        if recipe.selection not in ("dev_eer", "dev_accuracy", "dev_loss"):
+            raise ConfigError(f"recipe selection {recipe.selection!r}: expected dev_eer, dev_loss, dev_accuracy or last")
+        usable = dev is not None and dev_loader is not None and (
+            task != Task.VERIFY or (bool(dev.trials) and recipe.selection != "dev_loss"))
+        if not usable:
+            note = (f"selection {recipe.selection!r} needs a labelled dev split"
+                    f"{' with trials' if task == Task.VERIFY else ''} from {self.ident['train_dataset']}; "
+                    f"none is available, so the last epoch is used")
             return (lambda: None), (lambda epoch: None), note
-        key = {"dev_eer": "eer", "dev_accuracy": "accuracy"}.get(recipe.selection)
-        if key is None:
-            raise ConfigError(f"recipe selection {recipe.selection!r}: expected dev_eer, dev_accuracy or last")
-        value_of = selection_metric(self.registry, task, key)
         latest: dict[str, Any] = {}
+        if recipe.selection == "dev_loss":
+            loss_fn = make_loss(recipe, torch.device("cpu"))
+            labels = torch.from_numpy(labels_for(task, dev.utterances, class_names))
 
-        def dev_value() -> float:
-            latest["scores"] = scorer(dev, dev_loader)
-            return value_of(latest["scores"])
+            def dev_value() -> float:
+                outputs = self._outputs(model, head, dev_loader, False)
+                latest["scores"] = scorer(dev, dev_loader, outputs=outputs)
+                return float(loss_fn(outputs, labels))
+        else:
+            value_of = selection_metric(self.registry, task, "eer" if recipe.selection == "dev_eer" else "accuracy")
+
+            def dev_value() -> float:
+                latest["scores"] = scorer(dev, dev_loader)
+                return value_of(latest["scores"])
 
         def on_best(epoch: int) -> None:
             self._write_scores(dev, latest["scores"], DEV_SCORES)
