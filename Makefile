@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= runs
+# The default benchmark: three anti-spoofing models on the embedded synthetic corpus, CPU-sized.
+RUN_ARGS ?= --models aasist-l,lfcc-lcnn,lfcc-gmm --datasets synth-la --seeds 2 --profile quick
 
 .PHONY: run test benchmark install clean
 
@@ -16,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/benchsuite run --out $(OUT)
+	$(BIN)/benchsuite run $(RUN_ARGS) --out $(OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
