@@ -344,6 +344,7 @@ def test_page_is_self_contained(rendered) -> None:
     assert not any(tag == "link" and attrs.get("rel") == "stylesheet" for tag, attrs in page.start_tags)
     assert "Content-Security-Policy" in rendered["html"] and "default-src 'none'" in rendered["html"]
     assert rendered["html"].count("<svg") >= 10  # DET curves and histograms inline
+    assert "does not match the stored metrics" not in rendered["html"]  # plots and numbers agree
 
 
 # --------------------------------------------------------------------------- hostile names
@@ -430,6 +431,12 @@ def test_missing_or_corrupt_score_files_become_notes(tmp_path: Path) -> None:
     html = render_report(runs, tmp_path / "out", ["html"], baselines=[])["html"].read_text()
     assert "dev_scores.txt missing" in html
     assert "scores.txt:1" in html and "not a number" in html
+    # a score file rewritten after the metrics were computed is flagged, not silently plotted
+    path = runs / "cells" / kept["cell_id"] / "scores.txt"
+    flipped = [" ".join(fields[:3] + [repr(-float(fields[3]))]) for fields in map(str.split, path.read_text().splitlines())]
+    path.write_text("\n".join(flipped) + "\n")
+    html = render_report(runs, tmp_path / "out", ["html"], baselines=[])["html"].read_text()
+    assert "does not match the stored metrics" in html
 
 
 def test_bad_options_raise_clear_errors(tmp_path: Path) -> None:

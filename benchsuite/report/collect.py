@@ -191,31 +191,26 @@ def _provenance(results: Sequence[dict], invocations: Sequence[dict], command: s
                       generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     versions: dict[str, set[str]] = {}
     plugins: dict[tuple, dict[str, Any]] = {}
-    bench, revs, cuda, devices, precisions, hosts, commands = (set() for _ in range(7))
-    starts, ends = [], []
+    # provenance field -> the distinct values seen
+    seen: dict[str, set[str]] = {name: set() for name in ("benchsuite_version", "cuda", "precision", "hostname",
+                                                           "command", "start", "end")}
+    revisions, devices = set(), set()
+
+    def note(record: Mapping[str, Any], *fields: str) -> None:
+        for name in fields:
+            if record.get(name):
+                seen[name].add(str(record[name]))
+
     for result in results:
         p = result.get("provenance") or {}
-        if p.get("benchsuite_version"):
-            bench.add(str(p["benchsuite_version"]))
+        note(p, *seen)
         if p.get("git_revision"):
-            revs.add(str(p["git_revision"]) + (" (dirty)" if p.get("git_dirty") else ""))
+            revisions.add(str(p["git_revision"]) + (" (dirty)" if p.get("git_dirty") else ""))
+        if p.get("device"):
+            devices.add(str(p["device"]) + (f" ({p['device_name']})" if p.get("device_name") else ""))
         for key, value in (p.get("versions") or {}).items():
             if value is not None:
                 versions.setdefault(str(key), set()).add(str(value))
-        if p.get("cuda"):
-            cuda.add(str(p["cuda"]))
-        if p.get("device"):
-            devices.add(str(p["device"]) + (f" ({p['device_name']})" if p.get("device_name") else ""))
-        if p.get("precision"):
-            precisions.add(str(p["precision"]))
-        if p.get("hostname"):
-            hosts.add(str(p["hostname"]))
-        if p.get("command"):
-            commands.add(str(p["command"]))
-        if p.get("start"):
-            starts.append(str(p["start"]))
-        if p.get("end"):
-            ends.append(str(p["end"]))
         if isinstance(p.get("wall_seconds"), (int, float)):
             prov.compute_seconds += float(p["wall_seconds"])
         tags = list(p.get("plugins") or [])
@@ -225,21 +220,16 @@ def _provenance(results: Sequence[dict], invocations: Sequence[dict], command: s
                 key = (tag.get("name"), tag.get("distribution"), tag.get("version"))
                 plugins[key] = {"name": key[0], "distribution": key[1], "version": key[2]}
     for invocation in invocations:
-        if invocation.get("command"):
-            commands.add(str(invocation["command"]))
-        if invocation.get("start"):
-            starts.append(str(invocation["start"]))
-        if invocation.get("end"):
-            ends.append(str(invocation["end"]))
-    prov.benchsuite_versions = sorted(bench)
+        note(invocation, "command", "start", "end")
+    prov.benchsuite_versions = sorted(seen["benchsuite_version"])
     prov.plugins = [plugins[k] for k in sorted(plugins, key=lambda k: tuple(str(x) for x in k))]
-    prov.git_revisions = sorted(revs)
+    prov.git_revisions = sorted(revisions)
     prov.versions = {k: sorted(v) for k, v in sorted(versions.items())}
-    prov.cuda = sorted(cuda)
+    prov.cuda = sorted(seen["cuda"])
     prov.devices = sorted(devices)
-    prov.precisions = sorted(precisions)
-    prov.hosts = sorted(hosts)
-    prov.run_commands = sorted(commands)
-    prov.first_start = min(starts) if starts else None
-    prov.last_end = max(ends) if ends else None
+    prov.precisions = sorted(seen["precision"])
+    prov.hosts = sorted(seen["hostname"])
+    prov.run_commands = sorted(seen["command"])
+    prov.first_start = min(seen["start"], default=None)
+    prov.last_end = max(seen["end"], default=None)
     return prov

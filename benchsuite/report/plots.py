@@ -73,15 +73,21 @@ def det_svg(curves: Sequence[tuple[str, DetCurve]], *, positive: str, negative: 
              f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title or "DET curves")}">']
     parts.append(f"<title>{escape(title or 'DET curves')}</title>")
     parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" class="frame"/>')
+    last_labelled = -np.inf
     for tick in DET_TICKS:
         if low <= tick <= high:
             x = float(x_of(np.array(tick)))
             y = float(y_of(np.array(tick)))
-            label = _percent_label(tick)
             parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" class="grid"/>')
             parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" class="grid"/>')
-            parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 13}" class="tick" text-anchor="middle">{label}</text>')
-            parts.append(f'<text x="{left - 4}" y="{y + 3:.1f}" class="tick" text-anchor="end">{label}</text>')
+            # probit axes crowd the small rates: label a tick only with room for it (the
+            # y axis is the shorter one, so its spacing decides for both)
+            if top + plot_h - y - last_labelled >= 20:
+                last_labelled = top + plot_h - y
+                label = _percent_label(tick)
+                parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 13}" class="tick" '
+                             f'text-anchor="middle">{label}</text>')
+                parts.append(f'<text x="{left - 4}" y="{y + 3:.1f}" class="tick" text-anchor="end">{label}</text>')
     # equal error line
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top}" class="diagonal"/>')
     for number, (label, curve) in enumerate(curves):
@@ -128,8 +134,8 @@ def histogram_svg(positive: np.ndarray, negative: np.ndarray, *, positive_label:
     since spoof trials outnumber bona fide ones roughly nine to one)."""
     positive = np.asarray(positive, dtype=np.float64)
     negative = np.asarray(negative, dtype=np.float64)
-    width, height = 300, 170
-    left, right, top, bottom = 12, 10, 22, 32
+    width, height = 300, 180
+    left, right, top, bottom = 12, 10, 36, 32
     plot_w, plot_h = width - left - right, height - top - bottom
     lo = float(min(positive.min(), negative.min()))
     hi = float(max(positive.max(), negative.max()))
@@ -157,9 +163,9 @@ def histogram_svg(positive: np.ndarray, negative: np.ndarray, *, positive_label:
     for value in np.linspace(lo, hi, 5):
         x = left + (value - lo) / (hi - lo) * plot_w
         parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 12}" class="tick" text-anchor="middle">{value:.3g}</text>')
-    parts.append(f'<text x="{left + 2}" y="{top + 10}" class="legend" fill="{POSITIVE_COLOUR}">'
+    parts.append(f'<text x="{left + 2}" y="{top - 6}" class="legend" fill="{POSITIVE_COLOUR}">'
                  f"{escape(positive_label)} ({positive.size})</text>")
-    parts.append(f'<text x="{left + plot_w}" y="{top + 10}" class="legend" text-anchor="end" '
+    parts.append(f'<text x="{left + plot_w}" y="{top - 6}" class="legend" text-anchor="end" '
                  f'fill="{NEGATIVE_COLOUR}">{escape(negative_label)} ({negative.size})</text>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" class="axis" text-anchor="middle">score</text>')
     if title:

@@ -26,6 +26,7 @@ from .plots import det_curve, det_svg, heat_style, histogram_svg, intensities
 from .scoredata import POPULATIONS, read_binary_scores, read_predictions, score_path
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+EER_TOLERANCE = 1e-9
 FORMAT_FILES = {
     "html": "leaderboard.html",
     "md": "leaderboard.md",
@@ -175,7 +176,15 @@ def _plots(detail: RowDetail, runs_dir: Path) -> None:
             if task in POPULATIONS:
                 scores = read_binary_scores(path, task)
                 positive, negative = POPULATIONS[task]
-                curves.append((label, det_curve(scores.positive, scores.negative)))
+                curve = det_curve(scores.positive, scores.negative)
+                curves.append((label, curve))
+                stored = ((result.get("metrics") or {}).get(table.split) or {}).get("eer")
+                # the same sweep on the same (exactly written) scores gives the same EER;
+                # anything else means the file changed after the metrics were computed
+                if isinstance(stored, (int, float)) and abs(stored - curve.eer) > EER_TOLERANCE:
+                    detail.plot_notes.append(
+                        f"{label}: {path.name} gives EER {curve.eer * 100:.4f} % but result.json stores "
+                        f"{stored * 100:.4f} %: the score file does not match the stored metrics")
                 detail.histograms.append(histogram_svg(
                     scores.positive, scores.negative, positive_label=positive, negative_label=negative,
                     title=f"{label} — score distributions"))
@@ -205,13 +214,13 @@ def _plots(detail: RowDetail, runs_dir: Path) -> None:
         detail.confusion = Confusion(ordered, counts, used)
 
 
-def row_details(report: Report, with_plots: bool = True) -> list[RowDetail]:
+def row_details(report: Report) -> list[RowDetail]:
+    """Per-system sections: per-seed values, breakdown heat maps and plots from the score files."""
     details = []
     for table in report.tables:
         for row in table.rows:
             detail = RowDetail(table, row, _seed_rows(table, row), _heatmaps(table, row))
-            if with_plots:
-                _plots(detail, report.runs_dir)
+            _plots(detail, report.runs_dir)
             details.append(detail)
     return details
 
