@@ -1,6 +1,9 @@
 """What every built-in dataset reader shares: protocol-line parsing with
-file:line errors, path containment, duplicate and missing-file checks, a
-fingerprint of the protocol files, and a base class that caches parsed splits."""
+file:line errors, path containment, duplicate and missing-file checks, option
+checks, a fingerprint of the protocol files, a base class that caches parsed
+splits and one that adds countermeasure statistics.  The per-line helpers
+avoid Path arithmetic and system calls, so a 10^5-line protocol indexes in a
+fraction of a second."""
 from __future__ import annotations
 
 import gc
@@ -10,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from benchsuite.api import DataError, Dataset, SplitData, Utterance
+from benchsuite.api import ConfigError, DataError, Dataset, SplitData, Utterance
 
 MAX_LISTED = 10
 
@@ -228,8 +231,6 @@ def check_relative(relative: str, where: str, root: Path) -> None:
 
 def known_options(options: Mapping[str, Any], allowed: Sequence[str], dataset: str) -> None:
     """Refuse misspelt dataset options instead of silently using defaults."""
-    from benchsuite.api import ConfigError
-
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ConfigError(
