@@ -244,30 +244,3 @@ def make_rir_list(folder: Path, *, delay: int = 40, decay: float = 0.02, length:
     soundfile.write(str(path), (rir / np.max(np.abs(rir)) * 0.9).astype(np.float32), RATE, subtype="FLOAT")
     return write_lines(folder / "rir_list", [str(path)])
 
-
-# --------------------------------------------------------------------------- in-memory batches (speaker models)
-
-SAMPLE_RATE = RATE
-
-
-def speaker_batch(*, num_speakers: int = 4, per_speaker: int = 3, seconds: float = 0.5, seed: int = 0):
-    """``(waves [N, samples] float32 tensor, labels [N] int64 tensor)``: each
-    speaker a harmonic voice with its own pitch and spectral tilt, each
-    utterance a new phase, pitch wobble and noise, so a model can learn the
-    speaker from the waveform in a few steps."""
-    import torch
-
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    waves, labels = [], []
-    for speaker in range(num_speakers):
-        pitch = 90.0 * (1.35 ** speaker)
-        tilt = 0.5 + 0.4 * speaker / max(num_speakers - 1, 1)
-        for _ in range(per_speaker):
-            wobble = pitch * (1 + 0.02 * np.sin(2 * np.pi * rng.uniform(2, 5) * t))
-            phase = 2 * np.pi * np.cumsum(wobble) / SAMPLE_RATE
-            voice = sum(tilt ** h * np.sin(h * phase + rng.uniform(0, 2 * np.pi)) for h in range(1, 8))
-            voice = voice / np.max(np.abs(voice)) * 0.5 + 0.01 * rng.standard_normal(len(t))
-            waves.append(voice.astype(np.float32))
-            labels.append(speaker)
-    return torch.from_numpy(np.stack(waves)), torch.tensor(labels, dtype=torch.int64)
