@@ -671,20 +671,32 @@ def write_classify_scores(path: str | Path, utt_ids: Sequence[str], true_names: 
 # --------------------------------------------------------------------------- validation of in-memory scores
 
 
-def hash_strings(values: np.ndarray) -> np.ndarray | None:
-    """A uint64 hash of each string of a fixed-width unicode array (its code
-    points read as integers), or None for other arrays.  Sorting or comparing
-    the hashes is several times cheaper than sorting the strings; equal hashes
-    must still be confirmed on the strings."""
+def string_keys(values: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """A uint64 key per string of a 1-D fixed-width unicode array, or None for
+    other arrays.  Strings of at most 3 characters get their code points packed
+    (21 bits each, so the key is exact); longer ones a multiplicative hash of
+    their UTF-32 words (equal strings get equal keys; equal keys must still be
+    confirmed on the strings).  Sorting or bucketing keys is several times
+    cheaper than sorting strings.  Returns ``(keys, exact)``."""
     values = np.asarray(values)
     if values.dtype.kind != "U" or values.dtype.itemsize == 0 or values.ndim != 1:
         return None
-    codes = np.ascontiguousarray(values).view(np.uint32).reshape(values.size, -1)
-    hashed = np.zeros(values.size, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for column in range(codes.shape[1]):
-            hashed = hashed * np.uint64(0x100000001B3) + codes[:, column]
-    return hashed
+    values = np.ascontiguousarray(values)
+    width = values.dtype.itemsize // 4
+    if width <= 3:
+        points = values.view(np.uint32).reshape(values.size, width)
+        keys = np.zeros(values.size, dtype=np.uint64)
+        for column in range(width):
+            keys = (keys << np.uint64(21)) | points[:, column]
+        return keys, True
+    words = (values.view(np.uint64) if values.dtype.itemsize % 8 == 0 else values.view(np.uint32))
+    words = words.reshape(values.size, -1).astype(np.uint64, copy=False)
+    # the polynomial sum(word_j * P^(k-1-j)) mod 2^64 as one integer matrix product (a single pass)
+    powers = np.array([pow(_HASH_BASE, e, 1 << 64) for e in reversed(range(words.shape[1]))], dtype=np.uint64)
+    return words @ powers, False
+
+
+_HASH_BASE = 0x100000001B3
 
 
 def duplicate_values(values: np.ndarray) -> tuple[list[str], int]:
@@ -692,13 +704,14 @@ def duplicate_values(values: np.ndarray) -> tuple[list[str], int]:
     values = np.asarray(values)
     if values.size < 2:
         return [], 0
-    hashed = hash_strings(values)
-    if hashed is not None:
-        ranked = np.sort(hashed)
+    keyed = string_keys(values)
+    if keyed is not None:
+        keys = keyed[0]
+        ranked = np.sort(keys)
         same = ranked[1:] == ranked[:-1]
         if not same.any():
             return [], 0
-        candidates = values[np.isin(hashed, ranked[1:][same])]
+        candidates = values[np.isin(keys, ranked[1:][same])]
     else:
         candidates = values
     unique, counts = np.unique(candidates, return_counts=True)
@@ -724,12 +737,21 @@ def _check_binary_scores(where: str, scores: np.ndarray, positive: np.ndarray, i
             f"{where}: no {empty} scores ({n_positive} {positive_name}, {positive.size - n_positive} {negative_name}); "
             "the metrics need both classes"
         )
-    distinct = np.unique(scores).size  # sorting is unavoidable here; cheap next to file parsing
-    if distinct < 3:
+    if _fewer_than_three_distinct(scores):
+        distinct = np.unique(scores).size
         raise ScoreFileError(
             f"{where}: only {distinct} distinct score value(s) among {scores.size}; these look like hard decisions, "
             "not scores (at least 3 distinct values are needed)"
         )
+
+
+def _fewer_than_three_distinct(scores: np.ndarray) -> bool:
+    """Two linear scans instead of sorting a possibly huge array."""
+    differs = scores != scores[0]
+    if not differs.any():
+        return True
+    second = scores[int(np.argmax(differs))]
+    return not (differs & (scores != second)).any()
 
 
 def _check_same_length(where: str, **columns: object) -> None:

@@ -26,6 +26,7 @@ Two facts keep the sweep compact:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -89,12 +90,19 @@ class DetSweep:
         rejected_negatives[-1] = self.n_negative
         return rejected_positives, rejected_negatives
 
-    def corner_rates(self) -> tuple[np.ndarray, np.ndarray]:
-        """FRR and FAR at the corners, computed exactly as the official code does."""
+    @functools.cached_property
+    def _corner_rates(self) -> tuple[np.ndarray, np.ndarray]:
         rejected_positives, rejected_negatives = self.corner_counts()
         frr = rejected_positives / self.n_positive
         far = (self.n_negative - rejected_negatives) / self.n_negative
+        frr.flags.writeable = False
+        far.flags.writeable = False
         return frr, far
+
+    def corner_rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """FRR and FAR at the corners, computed exactly as the official code does
+        (once per sweep; every cost minimum reads them)."""
+        return self._corner_rates
 
     def threshold_at(self, rejected_positives: int, rejected_negatives: int) -> float:
         """The official threshold of a cut: the score of the last rejected item,
@@ -321,12 +329,16 @@ def act_dcf_asvspoof5(sweep: DetSweep, p_spoof: float = 0.05, c_miss: float = 1,
 
 
 def cllr(positive: np.ndarray, negative: np.ndarray) -> float:
-    """Cllr in bits: (mean log2(1 + e^-s_pos) + mean log2(1 + e^s_neg)) / 2.
-    ``logaddexp(0, x)`` equals the official ``log1p(exp(x))`` to rounding and
-    stays finite where exp overflows (|score| > ~709), where the official value is inf."""
+    """Cllr in bits: (mean log2(1 + e^-s_pos) + mean log2(1 + e^s_neg)) / 2."""
     positive = np.asarray(positive, dtype=np.float64)
     negative = np.asarray(negative, dtype=np.float64)
-    return float(0.5 * (np.mean(np.logaddexp(0, -positive)) + np.mean(np.logaddexp(0, negative))) / np.log(2))
+    return float(0.5 * (np.mean(softplus(-positive)) + np.mean(softplus(negative))) / np.log(2))
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    """ln(1 + e^x), equal to the official ``log1p(exp(x))`` to rounding but
+    finite where exp overflows (x > ~709, where the official Cllr is inf)."""
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
 
 
 def min_dcf(sweep: DetSweep, p_target: float, c_miss: float = 1, c_fa: float = 1) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 
 from benchsuite.api import ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, SpoofScores, Task
 from benchsuite.hookspecs import hookimpl
-from benchsuite.scorefiles import hash_strings, validate_spoof_scores, warn_if_flipped
+from benchsuite.scorefiles import string_keys, validate_spoof_scores, warn_if_flipped
 
 from . import det
 from .bootstrap import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_eer_interval
@@ -33,23 +33,40 @@ BOOTSTRAP_ENV = "BENCHSUITE_EER_BOOTSTRAP"  # resamples of the EER interval; 0 t
 
 def factorize(values: np.ndarray) -> tuple[list[str], np.ndarray]:
     """(sorted distinct values, code of each value).  Fixed-width string arrays
-    go through integer hashes (checked for collisions), several times faster
-    than ``np.unique`` on the strings themselves."""
+    are keyed as integers (:func:`benchsuite.scorefiles.string_keys`) and the
+    keys put in hash buckets, O(n) instead of sorting the strings; anything
+    else, or a bucket collision, falls back to ``np.unique``."""
     values = np.asarray(values)
-    hashed = hash_strings(values)
-    if hashed is not None and values.size:
-        distinct = np.unique(hashed)
-        codes = np.searchsorted(distinct, hashed)
-        example = np.empty(distinct.size, dtype=np.int64)
-        example[codes] = np.arange(values.size)
-        names = values[example]
-        if np.array_equal(names[codes], values):
+    keyed = string_keys(values) if values.size else None
+    if keyed is not None:
+        keys, exact = keyed
+        for buckets in (4093, 262139):  # primes; few distinct values is the common case
+            bucket = (keys % np.uint64(buckets)).astype(np.intp)
+            example = np.empty(buckets, dtype=np.intp)
+            example[bucket] = np.arange(values.size)  # some row holding each bucket's value
+            representative = example[bucket]
+            if not np.array_equal(keys[representative], keys):
+                continue  # two distinct keys share a bucket
+            if not exact and not np.array_equal(values[representative], values):
+                break  # a hash collision between distinct strings
+            occupied = np.flatnonzero(np.bincount(bucket, minlength=buckets))
+            names = values[example[occupied]]
             order = np.argsort(names)
-            rank = np.empty(order.size, dtype=np.int64)
-            rank[order] = np.arange(order.size)
-            return [str(name) for name in names[order]], rank[codes]
+            code_of_bucket = np.zeros(buckets, dtype=np.int64)
+            code_of_bucket[occupied[order]] = np.arange(order.size)
+            return [str(name) for name in names[order]], code_of_bucket[bucket]
     names, codes = np.unique(values.astype(str), return_inverse=True)
     return [str(name) for name in names], codes.reshape(-1)
+
+
+def sorted_groups(values: np.ndarray, codes: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """``values`` split by code, each group sorted: a counting sort on the
+    (small integer) codes, then one value sort per group."""
+    order = np.argsort(codes.astype(np.int32 if n_groups > 32767 else np.int16), kind="stable")
+    grouped = values[order]
+    bounds = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=n_groups), out=bounds[1:])
+    return [np.sort(grouped[bounds[i]:bounds[i + 1]]) for i in range(n_groups)]
 
 
 @dataclass
@@ -63,27 +80,33 @@ class Group:
 
 @dataclass
 class RankedSpoofScores:
-    """A validated :class:`SpoofScores` with each class sorted once; every
-    metric and breakdown reads its subsets from these sorted arrays."""
+    """A validated :class:`SpoofScores` with each class sorted once (values
+    only: within a class tied scores are interchangeable, and the
+    bona-fide-first rule for ties across classes lives in
+    :class:`~benchsuite_metrics.det.DetSweep`).  Attack and condition subsets
+    are sorted once per group when first asked for and kept."""
 
     scores: SpoofScores
-    bonafide_rows: np.ndarray  # rows of scores, bona fide, by ascending score
-    spoof_rows: np.ndarray  # rows of scores, spoof, by ascending score
+    is_bonafide: np.ndarray
     pooled: det.DetSweep
     attack_names: list[str]
-    spoof_attack_codes: np.ndarray  # aligned with spoof_rows
+    spoof_attack_codes: np.ndarray  # per spoof row, in score-file order
     _attack_groups: dict[str, Group] | None = None
     _condition_groups: dict[str, dict[str, Group]] = field(default_factory=dict)
     _asv_points: dict[str | None, det.AsvOperatingPoint] = field(default_factory=dict)
+    _asv_attacks: set[str] | None = None
+
+    def _class_values(self, bonafide: bool) -> np.ndarray:
+        values = np.asarray(self.scores.scores, dtype=np.float64)
+        return values[self.is_bonafide] if bonafide else values[~self.is_bonafide]
 
     def attack_groups(self) -> dict[str, Group]:
         if self._attack_groups is None:
-            groups = {}
-            for code, name in enumerate(self.attack_names):
-                negatives = self.pooled.negative[self.spoof_attack_codes == code]
-                groups[name] = Group(det.DetSweep.from_sorted(self.pooled.positive, negatives),
-                                     self.pooled.n_positive, int(negatives.size))
-            self._attack_groups = groups
+            negatives = sorted_groups(self._class_values(False), self.spoof_attack_codes, len(self.attack_names))
+            self._attack_groups = {
+                name: Group(det.DetSweep.from_sorted(self.pooled.positive, group), self.pooled.n_positive, group.size)
+                for name, group in zip(self.attack_names, negatives)
+            }
         return self._attack_groups
 
     def condition_groups(self, column: str) -> dict[str, Group]:
@@ -92,18 +115,21 @@ class RankedSpoofScores:
         only (a vocoder type, say): its values are compared against all bona fide."""
         if column not in self._condition_groups:
             values = np.asarray(self.scores.conditions[column])
-            bona_names, bona_codes = factorize(values[self.bonafide_rows])
-            spoof_names, spoof_codes = factorize(values[self.spoof_rows])
-            positive, negative = self.pooled.positive, self.pooled.negative
+            bona_names, bona_codes = factorize(values[self.is_bonafide])
+            spoof_names, spoof_codes = factorize(values[~self.is_bonafide])
+            spoof_by_value = dict(zip(spoof_names, sorted_groups(self._class_values(False), spoof_codes,
+                                                                 len(spoof_names))))
             groups: dict[str, Group] = {}
             if not set(bona_names) & set(spoof_names):
-                for code, name in enumerate(spoof_names):
-                    negatives = negative[spoof_codes == code]
+                positive = self.pooled.positive
+                for name, negatives in spoof_by_value.items():
                     groups[name] = Group(det.DetSweep.from_sorted(positive, negatives), positive.size, negatives.size)
             else:
+                bona_by_value = dict(zip(bona_names, sorted_groups(self._class_values(True), bona_codes,
+                                                                   len(bona_names))))
+                empty = self.pooled.positive[:0]
                 for name in sorted(set(bona_names) | set(spoof_names)):
-                    positives = positive[bona_codes == bona_names.index(name)] if name in bona_names else positive[:0]
-                    negatives = negative[spoof_codes == spoof_names.index(name)] if name in spoof_names else negative[:0]
+                    positives, negatives = bona_by_value.get(name, empty), spoof_by_value.get(name, empty)
                     sweep = det.DetSweep.from_sorted(positives, negatives) if positives.size and negatives.size else None
                     groups[name] = Group(sweep, int(positives.size), int(negatives.size))
             self._condition_groups[column] = groups
@@ -129,8 +155,11 @@ class RankedSpoofScores:
         return self._asv_points[attack]
 
     def asv_knows_attack(self, attack: str) -> bool:
-        attacks = getattr(self.scores.asv, "spoof_attacks", None)
-        return attacks is not None and len(attacks) == len(self.scores.asv.spoof) and bool(np.any(attacks == attack))
+        if self._asv_attacks is None:
+            attacks = getattr(self.scores.asv, "spoof_attacks", None)
+            usable = attacks is not None and len(attacks) == len(self.scores.asv.spoof)
+            self._asv_attacks = set(factorize(np.asarray(attacks))[0]) if usable else set()
+        return attack in self._asv_attacks
 
     def counts(self) -> dict[str, Any]:
         return {"bonafide": self.pooled.n_positive, "spoof": self.pooled.n_negative,
@@ -141,15 +170,9 @@ def _rank(scores: SpoofScores) -> RankedSpoofScores:
     validate_spoof_scores(scores)
     values = np.asarray(scores.scores, dtype=np.float64)
     is_bonafide = np.asarray(scores.is_bonafide, dtype=bool)
-    bonafide_rows = np.flatnonzero(is_bonafide)
-    spoof_rows = np.flatnonzero(~is_bonafide)
-    # within a class tied scores are interchangeable, so an unstable sort is enough;
-    # the bona-fide-first rule for ties across classes lives in DetSweep
-    bonafide_rows = bonafide_rows[np.argsort(values[bonafide_rows])]
-    spoof_rows = spoof_rows[np.argsort(values[spoof_rows])]
-    pooled = det.DetSweep.from_sorted(values[bonafide_rows], values[spoof_rows])
-    attack_names, attack_codes = factorize(np.asarray(scores.attacks)[spoof_rows])
-    return RankedSpoofScores(scores, bonafide_rows, spoof_rows, pooled, attack_names, attack_codes)
+    pooled = det.DetSweep.from_sorted(np.sort(values[is_bonafide]), np.sort(values[~is_bonafide]))
+    attack_names, attack_codes = factorize(np.asarray(scores.attacks)[~is_bonafide])
+    return RankedSpoofScores(scores, is_bonafide, pooled, attack_names, attack_codes)
 
 
 _ranked_cache = det.IdentityCache()
