@@ -21,8 +21,9 @@ import numpy as np
 from benchsuite.api import AugmentationSpec, ConfigError, DataError
 from benchsuite.hookspecs import hookimpl
 
+from .common import MAX_LISTED
+
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
-MAX_LISTED = 10
 
 
 # --------------------------------------------------------------------------- options

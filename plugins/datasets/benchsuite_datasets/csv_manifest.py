@@ -20,7 +20,9 @@ import numpy as np
 from benchsuite.api import BONAFIDE, SPOOF, ConfigError, DataError, DatasetSpec, SplitData, Task, Utterance
 from benchsuite.hookspecs import hookimpl
 
-from .common import MAX_LISTED, SpoofDataset, check_relative, check_unique, known_options, require_file
+from .common import (
+    MAX_LISTED, SpoofDataset, check_relative, check_unique, known_options, require_data_root, require_file,
+)
 from .kaldi import SpeakerCorpus, generate_trials, int_option, option_path, parse_task, read_trial_lines, resolve_trials
 
 OPTIONS = ("task", "manifest", "path_column", "label_column", "id_column", "speaker_column", "split_column",
@@ -313,13 +315,9 @@ class CsvManifest(SpeakerCorpus):
 
 @hookimpl
 def benchsuite_register_datasets(register: Any) -> None:
-    def open_manifest(root: Path | None, options: Mapping[str, Any]) -> CsvManifest:
-        if root is None:
-            raise DataError("dataset 'csv-manifest' needs --data-root: the CSV file or the folder holding manifest.csv")
-        return CsvManifest(Path(root), options)
-
     register(DatasetSpec(
-        name="csv-manifest", task=Task.CLASSIFY, open=open_manifest,
+        name="csv-manifest", task=Task.CLASSIFY,
+        open=lambda root, options: CsvManifest(require_data_root(root, "csv-manifest"), options),
         description=("A custom corpus from a CSV: path,label[,speaker,split,utt_id,attack,...] (extra columns become "
                      "breakdown conditions; relative paths under the CSV's folder). Options: task classify|verify|spoof; "
                      "manifest; *_column renames; split_ratio (e.g. 80/10/10) + split_by speaker|utterance + seed when "

@@ -30,7 +30,7 @@ from benchsuite.hookspecs import hookimpl
 
 from .common import (
     MAX_LISTED, CachedSplitsDataset, audio_duration_seconds, check_audio_exists, check_relative, check_unique,
-    known_options, protocol_lines, require_file,
+    known_options, protocol_lines, require_data_root, require_file,
 )
 
 TRIAL_KEYS = {"target": True, "nontarget": False, "1": True, "0": False}
@@ -808,25 +808,19 @@ _FFSVC_DESCRIPTION = (
 )
 
 
-def _root_of(root: Path | None, name: str) -> Path:
-    if root is None:
-        raise DataError(f"dataset {name!r} needs --data-root pointing at your copy of the corpus")
-    return Path(root)
-
-
 @hookimpl
 def benchsuite_register_datasets(register: Any) -> None:
     register(DatasetSpec(
         name="kaldi-dir", task=Task.VERIFY, description=_KALDI_DESCRIPTION,
-        open=lambda root, options: KaldiDataset(_root_of(root, "kaldi-dir"), options),
+        open=lambda root, options: KaldiDataset(require_data_root(root, "kaldi-dir"), options),
     ))
     register(DatasetSpec(
         name="himia", task=Task.VERIFY, description=_HIMIA_DESCRIPTION,
-        open=lambda root, options: HiMia(_root_of(root, "himia"), options),
+        open=lambda root, options: HiMia(require_data_root(root, "himia"), options),
     ))
     register(DatasetSpec(
         name="ffsvc2022", task=Task.VERIFY, description=_FFSVC_DESCRIPTION,
-        open=lambda root, options: Ffsvc2022(_root_of(root, "ffsvc2022"), options),
+        open=lambda root, options: Ffsvc2022(require_data_root(root, "ffsvc2022"), options),
     ))
 
 

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from benchsuite.api import ConfigError, DataError, DatasetSpec, SplitData, Task, Trial, Utterance
 from benchsuite.hookspecs import hookimpl
 
-from .common import MAX_LISTED, check_relative, known_options, protocol_lines, require_file
+from .common import MAX_LISTED, check_relative, known_options, protocol_lines, require_data_root, require_file
 from .kaldi import SpeakerCorpus, generate_trials, hold_out_speakers, int_option, option_path
 
 TRIAL_LISTS = {
@@ -223,13 +223,9 @@ class VoxCeleb1(SpeakerCorpus):
 
 @hookimpl
 def benchsuite_register_datasets(register: Any) -> None:
-    def open_voxceleb1(root: Path | None, options: Mapping[str, Any]) -> VoxCeleb1:
-        if root is None:
-            raise DataError("dataset 'voxceleb1' needs --data-root pointing at your VoxCeleb1 copy")
-        return VoxCeleb1(Path(root), options)
-
     register(DatasetSpec(
-        name="voxceleb1", task=Task.VERIFY, open=open_voxceleb1, splits=("train", "eval"),
+        name="voxceleb1", task=Task.VERIFY,
+        open=lambda root, options: VoxCeleb1(require_data_root(root, "voxceleb1"), options), splits=("train", "eval"),
         description=("VoxCeleb1 verification: ROOT/wav/idXXXXX/VIDEO/NNNNN.wav and the O/E/H trial lists "
                      "(veri_test2.txt, list_test_all2.txt, list_test_hard2.txt; 'LABEL ENROL TEST'). Options: "
                      "trials O|E|H|O-original|E-original|H-original|FILE (default O, cleaned); train_root (VoxCeleb2 "
