@@ -685,9 +685,10 @@ def string_keys(values: np.ndarray) -> tuple[np.ndarray, bool] | None:
     width = values.dtype.itemsize // 4
     if width <= 3:
         points = values.view(np.uint32).reshape(values.size, width)
-        keys = np.zeros(values.size, dtype=np.uint64)
-        for column in range(width):
-            keys = (keys << np.uint64(21)) | points[:, column]
+        keys = points[:, 0].astype(np.uint64)
+        for column in range(1, width):
+            keys <<= np.uint64(21)  # code points are below 2**21
+            keys |= points[:, column]
         return keys, True
     words = (values.view(np.uint64) if values.dtype.itemsize % 8 == 0 else values.view(np.uint32))
     words = words.reshape(values.size, -1).astype(np.uint64, copy=False)

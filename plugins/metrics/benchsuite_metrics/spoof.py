@@ -40,8 +40,10 @@ def factorize(values: np.ndarray) -> tuple[list[str], np.ndarray]:
     keyed = string_keys(values) if values.size else None
     if keyed is not None:
         keys, exact = keyed
-        for buckets in (4093, 262139):  # primes; few distinct values is the common case
-            bucket = (keys % np.uint64(buckets)).astype(np.intp)
+        for bits in (12, 18):  # few distinct values is the common case
+            buckets = 1 << bits
+            # Fibonacci hashing: the top bits of key * 2^64/phi spread any keys evenly
+            bucket = ((keys * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.intp)
             example = np.empty(buckets, dtype=np.intp)
             example[bucket] = np.arange(values.size)  # some row holding each bucket's value
             representative = example[bucket]
