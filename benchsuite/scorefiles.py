@@ -97,6 +97,42 @@ class _UniqueIds:
             )
 
 
+class _Table:
+    """A text table read line by line; its first non-blank line can be looked
+    at (to detect the layout) before the rows are read."""
+
+    def __init__(self, path: str | Path, what: str):
+        self.path = Path(path)
+        self._lines = _open_lines(self.path, what)
+        first = next(self._lines, None)
+        if first is None:
+            raise _empty_file(self.path, what)
+        self.first_line, self.first_text = first
+        self._first_is_a_row = True
+
+    def first_fields(self, sep: str | None = None) -> list[str]:
+        return self.first_text.split(sep)
+
+    def header(self) -> list[str]:
+        """Take the first line as a tab-separated header."""
+        self._first_is_a_row = False
+        return [name.strip() for name in self.first_text.split("\t")]
+
+    def rows(self, width: int, expected: str, sep: str | None = None) -> Iterator[tuple[int, list[str]]]:
+        """``(line, fields)`` of every row, each refused unless it has ``width`` fields."""
+        if self._first_is_a_row:
+            self._first_is_a_row = False
+            yield self._checked(self.first_line, self.first_text, width, expected, sep)
+        for line, text in self._lines:
+            yield self._checked(line, text, width, expected, sep)
+
+    def _checked(self, line: int, text: str, width: int, expected: str, sep: str | None) -> tuple[int, list[str]]:
+        fields = [field.strip() for field in text.split(sep)] if sep is not None else text.split()
+        if len(fields) != width:
+            raise _column_error(self.path, line, expected, len(fields), text)
+        return line, fields
+
+
 # --------------------------------------------------------------------------- ASV scores (t-DCF)
 
 ASV_KEYS = ("target", "nontarget", "spoof")
@@ -118,10 +154,7 @@ def read_asv_scores(path: str | Path) -> AsvScores:
     path = Path(path)
     by_key: dict[str, list[float]] = {key: [] for key in ASV_KEYS}
     spoof_sources: list[str] = []
-    for line, text in _open_lines(path, "ASV score file"):
-        fields = text.split()
-        if len(fields) != 3:
-            raise _column_error(path, line, "3 (SOURCE KEY SCORE)", len(fields), text)
+    for line, fields in _Table(path, "ASV score file").rows(3, "3 (SOURCE KEY SCORE)"):
         key = fields[1]
         if key not in by_key:
             raise ScoreFileError(f"{path}:{line}: key {key!r} is not one of {', '.join(ASV_KEYS)}")
@@ -172,18 +205,13 @@ class CmScoreFile:
 
 def read_cm_scores(path: str | Path) -> CmScoreFile:
     """Read a CM score file in any of the three layouts (detected from the first line)."""
-    path = Path(path)
-    lines = _open_lines(path, "score file")
-    first = next(lines, None)
-    if first is None:
-        raise _empty_file(path, "score file")
-    header_fields = first[1].split("\t")
-    if header_fields[0].strip().lower() == "filename":
-        return _read_asvspoof5_scores(path, first, lines)
-    width = len(first[1].split())
+    table = _Table(path, "score file")
+    path = table.path
+    if table.first_fields("\t")[0].strip().lower() == "filename":
+        return _read_asvspoof5_scores(table)
+    width = len(table.first_fields())
     if width not in (2, 4):
-        raise _column_error(path, first[0], "2 (UTT SCORE) or 4 (UTT SRC KEY SCORE)", width, first[1])
-    layout = f"{width}-column"
+        raise _column_error(path, table.first_line, "2 (UTT SCORE) or 4 (UTT SRC KEY SCORE)", width, table.first_text)
     expected = "2 (UTT SCORE)" if width == 2 else "4 (UTT SRC KEY SCORE)"
     utt_ids: list[str] = []
     scores: list[float] = []
@@ -191,10 +219,7 @@ def read_cm_scores(path: str | Path) -> CmScoreFile:
     attacks: list[str] = []
     keys: list[bool] = []
     unique = _UniqueIds(path, "utterance id")
-    for line, text in _chain(first, lines):
-        fields = text.split()
-        if len(fields) != width:
-            raise _column_error(path, line, expected, len(fields), text)
+    for line, fields in table.rows(width, expected):
         utt_id = fields[0]
         unique.add(utt_id, line, utt_id)
         scores.append(_parse_score(fields[-1], path, line))
@@ -207,46 +232,46 @@ def read_cm_scores(path: str | Path) -> CmScoreFile:
             keys.append(key == BONAFIDE)
             attacks.append(BONAFIDE_ATTACK if key == BONAFIDE else fields[1])
     unique.check()
-    return CmScoreFile(path, layout, utt_ids, np.asarray(scores, dtype=np.float64), numbers,
+    return CmScoreFile(path, f"{width}-column", utt_ids, np.asarray(scores, dtype=np.float64), numbers,
                        attacks if width == 4 else None, np.asarray(keys, dtype=bool) if width == 4 else None)
 
 
-def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-    yield first
-    yield from rest
-
-
-def _tsv_header(path: Path, first: tuple[int, str], required: Sequence[str]) -> tuple[list[str], dict[str, int]]:
-    names = [name.strip() for name in first[1].split("\t")]
+def _tsv_columns(table: _Table, required: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+    names = table.header()
     positions = {name: index for index, name in enumerate(names)}
     missing = [name for name in required if name not in positions]
     if missing:
         raise ScoreFileError(
-            f"{path}:{first[0]}: tab-separated header {names} lacks column(s) {', '.join(missing)}; "
+            f"{table.path}:{table.first_line}: tab-separated header {names} lacks column(s) {', '.join(missing)}; "
             f"expected {' '.join(required)}"
         )
     return names, positions
 
 
-def _read_asvspoof5_scores(path: Path, first: tuple[int, str], lines: Iterator[tuple[int, str]]) -> CmScoreFile:
-    names, at = _tsv_header(path, first, ("filename", "cm-score"))
+def _tsv_rows(table: _Table, required: Sequence[str], what: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line, {column: value})`` of a tab-separated file with a header; at least one row."""
+    names, _ = _tsv_columns(table, required)
+    expected = f"{len(names)} tab-separated ({' '.join(names)})"
+    empty = True
+    for line, fields in table.rows(len(names), expected, sep="\t"):
+        empty = False
+        yield line, dict(zip(names, fields))
+    if empty:
+        raise _empty_file(table.path, f"{what} (header only)")
+
+
+def _read_asvspoof5_scores(table: _Table) -> CmScoreFile:
     utt_ids: list[str] = []
     scores: list[float] = []
     numbers: list[int] = []
-    unique = _UniqueIds(path, "utterance id")
-    for line, text in lines:
-        fields = text.split("\t")
-        if len(fields) != len(names):
-            raise _column_error(path, line, f"{len(names)} tab-separated ({' '.join(names)})", len(fields), text)
-        utt_id = fields[at["filename"]].strip()
-        unique.add(utt_id, line, utt_id)
-        utt_ids.append(utt_id)
-        scores.append(_parse_score(fields[at["cm-score"]].strip(), path, line))
+    unique = _UniqueIds(table.path, "utterance id")
+    for line, row in _tsv_rows(table, ("filename", "cm-score"), "score file"):
+        unique.add(row["filename"], line, row["filename"])
+        utt_ids.append(row["filename"])
+        scores.append(_parse_score(row["cm-score"], table.path, line))
         numbers.append(line)
-    if not utt_ids:
-        raise _empty_file(path, "score file (header only)")
     unique.check()
-    return CmScoreFile(path, "asvspoof5", utt_ids, np.asarray(scores, dtype=np.float64), numbers)
+    return CmScoreFile(table.path, "asvspoof5", utt_ids, np.asarray(scores, dtype=np.float64), numbers)
 
 
 # --------------------------------------------------------------------------- CM keys / protocols
@@ -278,16 +303,13 @@ _KEY_EXPECTED = ("5 (ASVspoof 2019 protocol: SPEAKER UTT - SYSTEM KEY), 8 (ASVsp
 
 def read_spoof_key(path: str | Path) -> SpoofKey:
     """Read a CM protocol/key in any supported layout (detected from the first line)."""
-    path = Path(path)
-    lines = _open_lines(path, "protocol/key file")
-    first = next(lines, None)
-    if first is None:
-        raise _empty_file(path, "protocol/key file")
-    if first[1].split("\t")[0].strip().lower() == "filename":
-        return _read_asvspoof5_key(path, first, lines)
-    width = len(first[1].split())
+    table = _Table(path, "protocol/key file")
+    path = table.path
+    if table.first_fields("\t")[0].strip().lower() == "filename":
+        return _read_asvspoof5_key(table)
+    width = len(table.first_fields())
     if width not in _KEY_LAYOUTS:
-        raise _column_error(path, first[0], _KEY_EXPECTED, width, first[1])
+        raise _column_error(path, table.first_line, _KEY_EXPECTED, width, table.first_text)
     layout, utt_at, attack_at, key_at, condition_at = _KEY_LAYOUTS[width]
     utt_ids: list[str] = []
     is_bonafide: list[bool] = []
@@ -296,10 +318,7 @@ def read_spoof_key(path: str | Path) -> SpoofKey:
     environment: list[str] = []
     conditions: dict[str, list[str]] = {name: [] for name in condition_at}
     unique = _UniqueIds(path, "utterance id")
-    for line, text in _chain(first, lines):
-        fields = text.split()
-        if len(fields) != width:
-            raise _column_error(path, line, f"{width} ({layout} layout, as on line {first[0]})", len(fields), text)
+    for line, fields in table.rows(width, f"{width} ({layout} layout, as on line {table.first_line})"):
         key = fields[key_at]
         if key not in (BONAFIDE, SPOOF):
             raise ScoreFileError(f"{path}:{line}: key {key!r} is not {BONAFIDE!r} or {SPOOF!r}")
@@ -319,29 +338,22 @@ def read_spoof_key(path: str | Path) -> SpoofKey:
     return SpoofKey(str(path), layout, utt_ids, np.asarray(is_bonafide, dtype=bool), attacks, conditions, numbers)
 
 
-def _read_asvspoof5_key(path: Path, first: tuple[int, str], lines: Iterator[tuple[int, str]]) -> SpoofKey:
-    names, at = _tsv_header(path, first, ("filename", "cm-label"))
+def _read_asvspoof5_key(table: _Table) -> SpoofKey:
     utt_ids: list[str] = []
     is_bonafide: list[bool] = []
     numbers: list[int] = []
-    unique = _UniqueIds(path, "utterance id")
-    for line, text in lines:
-        fields = text.split("\t")
-        if len(fields) != len(names):
-            raise _column_error(path, line, f"{len(names)} tab-separated ({' '.join(names)})", len(fields), text)
-        label = fields[at["cm-label"]].strip()
+    unique = _UniqueIds(table.path, "utterance id")
+    for line, row in _tsv_rows(table, ("filename", "cm-label"), "key file"):
+        label = row["cm-label"]
         if label not in (BONAFIDE, SPOOF):
-            raise ScoreFileError(f"{path}:{line}: cm-label {label!r} is not {BONAFIDE!r} or {SPOOF!r}")
-        utt_id = fields[at["filename"]].strip()
-        unique.add(utt_id, line, utt_id)
-        utt_ids.append(utt_id)
+            raise ScoreFileError(f"{table.path}:{line}: cm-label {label!r} is not {BONAFIDE!r} or {SPOOF!r}")
+        unique.add(row["filename"], line, row["filename"])
+        utt_ids.append(row["filename"])
         is_bonafide.append(label == BONAFIDE)
         numbers.append(line)
-    if not utt_ids:
-        raise _empty_file(path, "key file (header only)")
     unique.check()
     attacks = [BONAFIDE_ATTACK if bona else SPOOF for bona in is_bonafide]  # the T1 key names no attack
-    return SpoofKey(str(path), "asvspoof5", utt_ids, np.asarray(is_bonafide, dtype=bool), attacks, {}, numbers)
+    return SpoofKey(str(table.path), "asvspoof5", utt_ids, np.asarray(is_bonafide, dtype=bool), attacks, {}, numbers)
 
 
 def spoof_key_from_split(split: SplitData) -> SpoofKey:
@@ -451,32 +463,25 @@ class SvTrials:
 def read_sv_trials(path: str | Path) -> SvTrials:
     """SV trials ``LABEL ENROL TEST`` (VoxCeleb) or ``ENROL TEST LABEL`` (Kaldi);
     label target/nontarget or 1/0.  The layout is taken from the first line."""
-    path = Path(path)
-    lines = _open_lines(path, "trial file")
-    first = next(lines, None)
-    if first is None:
-        raise _empty_file(path, "trial file")
-    fields = first[1].split()
+    table = _Table(path, "trial file")
+    path = table.path
+    fields = table.first_fields()
     if len(fields) != 3:
-        raise _column_error(path, first[0], "3 (LABEL ENROL TEST or ENROL TEST LABEL)", len(fields), first[1])
+        raise _column_error(path, table.first_line, "3 (LABEL ENROL TEST or ENROL TEST LABEL)", len(fields),
+                            table.first_text)
     if fields[0] in _TARGET_LABELS:
         layout, label_at, enrol_at, test_at = "label-first", 0, 1, 2
     elif fields[2] in _TARGET_LABELS:
         layout, label_at, enrol_at, test_at = "label-last", 2, 0, 1
     else:
-        raise ScoreFileError(
-            f"{path}:{first[0]}: no trial label (target/nontarget or 1/0) in the first or last column: {first[1]!r}"
-        )
+        raise ScoreFileError(f"{path}:{table.first_line}: no trial label (target/nontarget or 1/0) in the first or "
+                             f"last column: {table.first_text!r}")
     enrol: list[str] = []
     test: list[str] = []
     is_target: list[bool] = []
     numbers: list[int] = []
     unique = _UniqueIds(path, "trial")
-    for line, text in _chain(first, lines):
-        fields = text.split()
-        if len(fields) != 3:
-            raise _column_error(path, line, "3 (" + ("LABEL ENROL TEST" if label_at == 0 else "ENROL TEST LABEL") + ")",
-                                len(fields), text)
+    for line, fields in table.rows(3, "3 (" + ("LABEL ENROL TEST" if label_at == 0 else "ENROL TEST LABEL") + ")"):
         label = fields[label_at]
         if label not in _TARGET_LABELS:
             raise ScoreFileError(f"{path}:{line}: trial label {label!r} is not target/nontarget or 1/0 ({layout} layout)")
@@ -501,25 +506,19 @@ class SvScoreFile:
 
 def read_sv_scores(path: str | Path) -> SvScoreFile:
     """SV scores ``ENROL TEST SCORE`` or ``ENROL TEST SCORE target|nontarget``."""
-    path = Path(path)
-    lines = _open_lines(path, "score file")
-    first = next(lines, None)
-    if first is None:
-        raise _empty_file(path, "score file")
-    width = len(first[1].split())
+    table = _Table(path, "score file")
+    path = table.path
+    width = len(table.first_fields())
     if width not in (3, 4):
-        raise _column_error(path, first[0], "3 (ENROL TEST SCORE) or 4 (ENROL TEST SCORE LABEL)", width, first[1])
-    expected = "3 (ENROL TEST SCORE)" if width == 3 else "4 (ENROL TEST SCORE LABEL)"
+        raise _column_error(path, table.first_line, "3 (ENROL TEST SCORE) or 4 (ENROL TEST SCORE LABEL)", width,
+                            table.first_text)
     enrol: list[str] = []
     test: list[str] = []
     scores: list[float] = []
     numbers: list[int] = []
     labels: list[bool] = []
     unique = _UniqueIds(path, "trial")
-    for line, text in _chain(first, lines):
-        fields = text.split()
-        if len(fields) != width:
-            raise _column_error(path, line, expected, len(fields), text)
+    for line, fields in table.rows(width, "3 (ENROL TEST SCORE)" if width == 3 else "4 (ENROL TEST SCORE LABEL)"):
         unique.add((fields[0], fields[1]), line, f"{fields[0]} {fields[1]}")
         enrol.append(fields[0])
         test.append(fields[1])
@@ -582,17 +581,12 @@ def read_classify_scores(path: str | Path, class_names: Sequence[str] | None = N
     predicted: list[str] = []
     numbers: list[int] = []
     unique = _UniqueIds(path, "utterance id")
-    for line, text in _open_lines(path, "classification file"):
-        fields = text.split()
-        if len(fields) != 3:
-            raise _column_error(path, line, "3 (UTT TRUE PRED)", len(fields), text)
+    for line, fields in _Table(path, "classification file").rows(3, "3 (UTT TRUE PRED)"):
         unique.add(fields[0], line, fields[0])
         utt_ids.append(fields[0])
         true.append(fields[1])
         predicted.append(fields[2])
         numbers.append(line)
-    if not utt_ids:
-        raise _empty_file(path, "classification file")
     unique.check()
     names = tuple(class_names) if class_names is not None else tuple(sorted(set(true) | set(predicted)))
     index = {name: i for i, name in enumerate(names)}

@@ -133,34 +133,43 @@ def _scores_file(tmp_path: Path, lines: list[str], name: str = "scores.txt") -> 
     return write_lines(tmp_path / name, lines)
 
 
-def test_nan_and_inf_scores_name_the_line(tmp_path: Path):
-    path = _scores_file(tmp_path, ["u1 - bonafide 1.0", "u2 A07 spoof nan"])
-    with _raises(rf"{re.escape(str(path))}:2: score 'nan' is not finite"):
-        scorefiles.read_cm_scores(path)
-    path = _scores_file(tmp_path, ["u1 0.5", "u2 -inf"])
-    with _raises(r"scores\.txt:2: score '-inf' is not finite"):
-        scorefiles.read_cm_scores(path)
+# (file name, its lines, reader, expected message): one bad line each
+BAD_LINES = {
+    "nan score": ("scores.txt", ["u1 - bonafide 1.0", "u2 A07 spoof nan"], scorefiles.read_cm_scores,
+                  r"scores\.txt:2: score 'nan' is not finite \(NaN/inf scores cannot be evaluated\)"),
+    "inf score": ("scores.txt", ["u1 0.5", "u2 -inf"], scorefiles.read_cm_scores,
+                  r"scores\.txt:2: score '-inf' is not finite"),
+    "unparsable score": ("scores.txt", ["u1 0.5", "u2 0,7"], scorefiles.read_cm_scores,
+                         r"scores\.txt:2: score '0,7' is not a number"),
+    "column missing": ("scores.txt", ["u1 - bonafide 1.0", "u2 spoof 0.5"], scorefiles.read_cm_scores,
+                       r"scores\.txt:2: expected 4 \(UTT SRC KEY SCORE\) columns, found 3: 'u2 spoof 0.5'"),
+    "three-column CM file": ("three.txt", ["u1 A07 0.5"], scorefiles.read_cm_scores,
+                             r"three\.txt:1: expected 2 \(UTT SCORE\) or 4 \(UTT SRC KEY SCORE\) columns, found 3"),
+    "short protocol": ("protocol.txt", ["LA_0001 u1 - bonafide"], scorefiles.read_spoof_key,
+                       r"protocol\.txt:1: expected 5 \(ASVspoof 2019 protocol.*found 4"),
+    "short ASV line": ("asv.txt", ["bonafide target"], scorefiles.read_asv_scores,
+                       r"asv\.txt:1: expected 3 \(SOURCE KEY SCORE\) columns, found 2"),
+    "SV scores without score": ("sv.txt", ["e1 t1 0.5", "e1 t2"], scorefiles.read_sv_scores,
+                                r"sv\.txt:2: expected 3 \(ENROL TEST SCORE\) columns, found 2"),
+    "unknown CM key": ("scores.txt", ["u1 - genuine 1.0"], scorefiles.read_cm_scores,
+                       r"scores\.txt:1: key 'genuine' is not 'bonafide' or 'spoof'"),
+    "no trial label": ("trials.txt", ["yes e1 t1"], scorefiles.read_sv_trials,
+                       r"trials\.txt:1: no trial label \(target/nontarget or 1/0\) in the first or last column"),
+    "unknown ASV key": ("asv.txt", ["bonafide impostor 1.0"], scorefiles.read_asv_scores,
+                        r"asv\.txt:1: key 'impostor' is not one of target, nontarget, spoof"),
+    "unknown class": ("c.txt", ["u1 cat dog"], lambda path: scorefiles.read_classify_scores(path, ("cat", "bird")),
+                      r"c\.txt:1: predicted class 'dog' is not one of cat, bird"),
+    "ASVspoof 5 header": ("s.tsv", ["filename\tscore", "E_1\t0.5"], scorefiles.read_cm_scores,
+                          r"s\.tsv:1: tab-separated header \['filename', 'score'\] lacks column\(s\) cm-score"),
+}
 
 
-def test_unparsable_score_names_the_line(tmp_path: Path):
-    path = _scores_file(tmp_path, ["u1 0.5", "u2 0,7"])
-    with _raises(r"scores\.txt:2: score '0,7' is not a number"):
-        scorefiles.read_cm_scores(path)
-
-
-def test_wrong_number_of_columns(tmp_path: Path):
-    path = _scores_file(tmp_path, ["u1 - bonafide 1.0", "u2 spoof 0.5"])
-    with _raises(r"scores\.txt:2: expected 4 \(UTT SRC KEY SCORE\) columns, found 3: 'u2 spoof 0.5'"):
-        scorefiles.read_cm_scores(path)
-    path = _scores_file(tmp_path, ["u1 A07 0.5"], "three.txt")
-    with _raises(r"three\.txt:1: expected 2 \(UTT SCORE\) or 4 \(UTT SRC KEY SCORE\) columns, found 3"):
-        scorefiles.read_cm_scores(path)
-    protocol = _scores_file(tmp_path, ["LA_0001 u1 - bonafide"], "protocol.txt")
-    with _raises(r"protocol\.txt:1: expected 5 \(ASVspoof 2019 protocol.*found 4"):
-        scorefiles.read_spoof_key(protocol)
-    asv = _scores_file(tmp_path, ["bonafide target"], "asv.txt")
-    with _raises(r"asv\.txt:1: expected 3 \(SOURCE KEY SCORE\) columns, found 2"):
-        scorefiles.read_asv_scores(asv)
+@pytest.mark.parametrize("case", list(BAD_LINES), ids=list(BAD_LINES))
+def test_a_bad_line_is_refused_with_file_and_line(tmp_path: Path, case: str):
+    name, lines, reader, message = BAD_LINES[case]
+    path = _scores_file(tmp_path, lines, name)
+    with _raises(message):
+        reader(path)
 
 
 def test_duplicate_ids_name_both_lines(tmp_path: Path):
@@ -208,21 +217,6 @@ def test_an_empty_class_is_refused(tmp_path: Path):
     asv = _scores_file(tmp_path, ["bonafide target 1.0", "A07 spoof 0.5"], "asv.txt")
     with _raises(r"asv\.txt: ASV score file has no nontarget scores"):
         scorefiles.read_asv_scores(asv)
-
-
-def test_unknown_keys_and_labels(tmp_path: Path):
-    path = _scores_file(tmp_path, ["u1 - genuine 1.0"])
-    with _raises(r"scores\.txt:1: key 'genuine' is not 'bonafide' or 'spoof'"):
-        scorefiles.read_cm_scores(path)
-    trials = _scores_file(tmp_path, ["yes e1 t1"], "trials.txt")
-    with _raises(r"trials\.txt:1: no trial label \(target/nontarget or 1/0\) in the first or last column"):
-        scorefiles.read_sv_trials(trials)
-    asv = _scores_file(tmp_path, ["bonafide impostor 1.0"], "asv.txt")
-    with _raises(r"asv\.txt:1: key 'impostor' is not one of target, nontarget, spoof"):
-        scorefiles.read_asv_scores(asv)
-    classify = _scores_file(tmp_path, ["u1 cat dog"], "c.txt")
-    with _raises(r"c\.txt:1: predicted class 'dog' is not one of cat, bird"):
-        scorefiles.read_classify_scores(classify, ("cat", "bird"))
 
 
 def test_labels_that_disagree_with_the_protocol(cm, tmp_path: Path):
