@@ -358,10 +358,12 @@ class IdentityCache:
     metrics computed on the same object rank (and validate) it once.
 
     Keyed by the container's identity and the identities of the arrays it
-    holds; an entry dies with its container.  Arrays changed in place are not
-    noticed (containers are treated as immutable once scored)."""
+    holds.  The cached value usually refers to its container, so entries are
+    dropped oldest first beyond ``size`` (two: the metrics of one score set run
+    one after another).  Arrays changed in place are not noticed (containers
+    are treated as immutable once scored)."""
 
-    def __init__(self, size: int = 4):
+    def __init__(self, size: int = 2):
         self.size = size
         self._entries: dict[int, tuple[object, tuple[int, ...], object]] = {}
 
