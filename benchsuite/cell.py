@@ -90,7 +90,10 @@ def _headline(result: dict[str, Any]) -> str:
     values = result.get("metrics", {}).get("eval", {})
     info = result.get("metric_info", {})
     parts = []
-    for key, value in list(values.items())[:4]:
+    # the field's headline numbers first, then whatever else the metrics produced
+    preferred = ["eer", "min_tdcf_legacy", "min_tdcf_revised", "min_dcf_p0.01", "accuracy", "uar"]
+    keys = [k for k in preferred if k in values] + [k for k in values if k not in preferred]
+    for key, value in ((k, values[k]) for k in keys[:4]):
         if value is None:
             continue
         shown = f"{100 * value:.2f}%" if info.get(key, {}).get("percent") else f"{value:.4f}"
@@ -114,6 +117,7 @@ def _descriptive(identity: dict[str, Any]) -> dict[str, Any]:
         "profile": identity["profile"],
         "seed": identity["seed"],
         "dataset": {"name": identity["dataset"], "train_dataset": identity["train_dataset"], "task": identity["task"],
+                    "eval_split": identity.get("eval_split", "eval"), "dev_split": "dev",
                     "options": identity["dataset_options"], "fingerprint": identity.get("dataset_fingerprint"),
                     "plugin": identity["plugins"]["dataset"]},
         "model": {"name": identity["model"], "config": identity["model_config"], "params": None,
@@ -300,9 +304,11 @@ class _Cell:
             dev_metrics = compute_metrics(self.registry, task, scorer(dev, dev_loader))
             results["dev"] = dev_metrics.values
         info = {**(dev_metrics.info if dev_metrics else {}), **metrics.info}
+        described = _descriptive(self.ident)
         return {
-            **_descriptive(self.ident),
-            "model": {**_descriptive(self.ident)["model"], "params": int(params), "output": self.spec.output},
+            **described,
+            "dataset": {**described["dataset"], "eval_split": evaluation.name, "dev_split": dev.name if dev else None},
+            "model": {**described["model"], "params": int(params), "output": self.spec.output},
             "metrics": results,
             "metric_info": info,
             "breakdown": {"eval": metrics.breakdown},

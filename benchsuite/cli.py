@@ -202,7 +202,8 @@ def run(ctx: click.Context, **kw: Any) -> None:
     summary = run_benchmark(options, registry=registry, executor=make_executor(kw["executor"]),
                             progress=Progress(quiet=kw["quiet"]))
     click.echo(f"results: {summary.out.resolve()}")
-    for fmt, path in sorted(summary.reports.items()):
+    # the HTML leaderboard is the last line, so `make run` ends with its path
+    for fmt, path in sorted(summary.reports.items(), key=lambda item: item[0] == "html"):
         label = "leaderboard" if fmt == "html" else f"report ({fmt})"
         click.echo(f"{label}: {Path(path).resolve()}")
     for result in summary.failed:

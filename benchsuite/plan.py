@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ def cell_id_for(identity: dict[str, Any]) -> str:
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
     readable = f"{identity['dataset']}.{identity['model']}.{identity['profile']}.s{identity['seed']}"
+    # plugin-chosen names become a directory name: keep it to one safe path component
+    readable = re.sub(r"[^A-Za-z0-9._+-]", "_", readable)
     return f"{readable}.{digest}"
 
 

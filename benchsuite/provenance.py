@@ -92,7 +92,8 @@ def provenance(device: Any, start: str, end: str, wall_seconds: float, peak_memo
         "versions": versions(),
         "device": str(device),
         "device_name": device_name(device),
-        "cuda": versions()["cuda"],
+        # the CUDA runtime in use; the build's CUDA version is in versions.cuda
+        "cuda": versions()["cuda"] if getattr(device, "type", None) == "cuda" else None,
         "precision": precision,
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
