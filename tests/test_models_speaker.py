@@ -257,3 +257,51 @@ def test_a_few_aam_softmax_steps_reduce_the_loss(specs, name: str) -> None:
         losses.append(float(loss.detach()))
     assert all(math.isfinite(v) for v in losses)
     assert np.mean(losses[-2:]) < 0.8 * np.mean(losses[:2]), losses
+
+
+# --------------------------------------------------------------------------- WeSpeaker checkpoints
+
+
+@pytest.mark.parametrize("name, config, foreign", [
+    ("ecapa-tdnn", EcapaTdnnConfig(), {
+        "layer1.conv.weight": "stem.conv.weight",
+        "layer2.se_res2block.1.convs.6.bias": "blocks.0.body.1.branches.6.conv.bias",
+        "layer3.se_res2block.1.bns.0.running_var": "blocks.1.body.1.branches.0.norm.running_var",
+        "layer4.se_res2block.2.bn.weight": "blocks.2.body.2.norm.weight",
+        "layer4.se_res2block.3.linear2.weight": "blocks.2.body.3.excite.weight",
+        "conv.weight": "aggregate.weight",
+        "pool.linear1.weight": "pool.attention_hidden.weight",
+        "bn.running_mean": "pool_norm.running_mean",
+        "linear.bias": "embedding.bias",
+    }),
+    ("resnet34", ResNetConfig(), {
+        "conv1.weight": "stem.0.weight",
+        "bn1.num_batches_tracked": "stem.1.num_batches_tracked",
+        "layer2.0.shortcut.0.weight": "stages.1.0.shortcut.0.weight",
+        "layer3.5.bn2.bias": "stages.2.5.norm2.bias",
+        "layer4.2.conv1.weight": "stages.3.2.conv1.weight",
+        "seg_1.weight": "embedding.weight",
+    }),
+    ("xvector", XVectorConfig(), {
+        "frame_1.conv_1d.weight": "frame_layers.0.conv.weight",
+        "frame_5.bn.running_mean": "frame_layers.4.norm.running_mean",
+        "seg_bn_1.running_var": "segment1_norm.running_var",
+        "seg_2.bias": "segment2.bias",
+    }),
+])
+def test_wespeaker_key_names_map_onto_ours(specs, name: str, config, foreign: dict[str, str]) -> None:
+    convert = specs[name].convert_checkpoint
+    state = {key: torch.zeros(1) for key in foreign} | {"projection.weight": torch.zeros(1)}
+    converted = convert({f"module.{key}": value for key, value in state.items()})
+    assert set(converted) == set(foreign.values())  # renamed, DataParallel prefix and training head dropped
+    model_keys = set(build(specs[name], config).state_dict())
+    assert set(foreign.values()) <= model_keys
+
+
+@pytest.mark.parametrize("name", ["ecapa-tdnn", "resnet34", "xvector"])
+def test_our_own_checkpoints_pass_the_converter_unchanged(specs, name: str) -> None:
+    model = build(specs[name], SMALL_CONFIGS[name])
+    state = model.state_dict()
+    converted = specs[name].convert_checkpoint(state)
+    assert list(converted) == list(state)
+    model.load_state_dict(converted, strict=True)

@@ -9,7 +9,10 @@ and a 192-dim embedding.  Parameter counts equal WeSpeaker's: 6,190,720 (C=512),
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -17,7 +20,8 @@ from torch import nn
 from benchsuite.api import ConfigError, ModelSpec, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
 
-from .fbank import KaldiFbank, voxceleb1_eer_baseline, wespeaker_baseline, wespeaker_recipes
+from .blocks import rename_state_dict
+from .fbank import KaldiFbank, voxceleb1_eer_baseline, wespeaker_baseline, wespeaker_recipes, without_head
 from .pooling import AttentiveStatisticsPooling
 
 
@@ -131,6 +135,34 @@ def build(config: EcapaTdnnConfig | None, task_info: TaskInfo) -> EcapaTdnn:
     return EcapaTdnn(config or EcapaTdnnConfig())
 
 
+def _block(match: re.Match, part: str) -> str:
+    return f"blocks.{int(match.group(1)) - 2}.body.{part}"
+
+
+# WeSpeaker's ECAPA_TDNN names (layer1, layer2-4.se_res2block.*, conv, pool.linear*, bn, linear) -> ours
+_WESPEAKER_RULES = (
+    (r"^layer1\.conv\.", "stem.conv."),
+    (r"^layer1\.bn\.", "stem.norm."),
+    (r"^layer([234])\.se_res2block\.1\.convs\.(\d+)\.", lambda m: _block(m, f"1.branches.{m.group(2)}.conv.")),
+    (r"^layer([234])\.se_res2block\.1\.bns\.(\d+)\.", lambda m: _block(m, f"1.branches.{m.group(2)}.norm.")),
+    (r"^layer([234])\.se_res2block\.([02])\.conv\.", lambda m: _block(m, f"{m.group(2)}.conv.")),
+    (r"^layer([234])\.se_res2block\.([02])\.bn\.", lambda m: _block(m, f"{m.group(2)}.norm.")),
+    (r"^layer([234])\.se_res2block\.3\.linear1\.", lambda m: _block(m, "3.squeeze.")),
+    (r"^layer([234])\.se_res2block\.3\.linear2\.", lambda m: _block(m, "3.excite.")),
+    (r"^conv\.", "aggregate."),
+    (r"^pool\.linear1\.", "pool.attention_hidden."),
+    (r"^pool\.linear2\.", "pool.attention_scores."),
+    (r"^bn\.", "pool_norm."),
+    (r"^linear\.", "embedding."),
+)
+
+
+def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
+    """WeSpeaker ECAPA_TDNN(_GLOB) weights (its training head ``projection.*`` dropped) onto ours;
+    a state dict of ours passes through unchanged."""
+    return rename_state_dict(without_head(state), _WESPEAKER_RULES, foreign_marker=r"se_res2block|^layer1\.")
+
+
 SPEC = ModelSpec(
     name="ecapa-tdnn",
     tasks=(Task.VERIFY, Task.CLASSIFY),
@@ -140,6 +172,7 @@ SPEC = ModelSpec(
     description="ECAPA-TDNN (WeSpeaker GLOB variant): 80-dim fbank, 3 SE-Res2Blocks, MFA, attentive statistics "
                 "pooling, 192-dim embedding; C=512 by default, --set model.ecapa-tdnn.channels=1024 for the large model",
     output="embedding",
+    convert_checkpoint=convert_checkpoint,
     paper="Desplanques, Thienpondt & Demuynck, ECAPA-TDNN: Emphasized Channel Attention, Propagation and "
           "Aggregation in TDNN Based Speaker Verification, Interspeech 2020",
 )

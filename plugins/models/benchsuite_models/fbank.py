@@ -11,6 +11,8 @@ matrix computed once and kept as buffers.
 """
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import torch
 import torchaudio.compliance.kaldi as kaldi
 from torch import nn
@@ -127,3 +129,8 @@ def wespeaker_baseline(system: str, eer_percent: float, model: str, *, asnorm: b
         system + (" + AS-Norm" if asnorm else ""), eer_percent, WESPEAKER_VOXCELEB_README, None, model,
         scoring="cosine after subtracting the VoxCeleb2-dev mean embedding",
         selection="average of the last 10 epochs", **norm, **conditions)
+
+
+def without_head(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A WeSpeaker checkpoint minus its training head (``projection.*``), which our trainer builds itself."""
+    return {key: value for key, value in state.items() if not key.startswith(("projection.", "module.projection."))}

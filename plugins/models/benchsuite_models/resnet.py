@@ -7,6 +7,7 @@ a 2-D ResNet over the 80-dim fbank "image" with basic blocks [3, 4, 6, 3] and wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -14,7 +15,8 @@ from torch import nn
 from benchsuite.api import ConfigError, ModelSpec, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
 
-from .fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes
+from .blocks import rename_state_dict
+from .fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes, without_head
 from .pooling import StatisticsPooling
 
 
@@ -88,6 +90,22 @@ def build(config: ResNetConfig | None, task_info: TaskInfo) -> ResNetSpeaker:
     return ResNetSpeaker(config or ResNetConfig())
 
 
+# WeSpeaker's ResNet names (conv1, bn1, layer1-4.i.*, seg_1) -> ours
+_WESPEAKER_RULES = (
+    (r"^conv1\.", "stem.0."),
+    (r"^bn1\.", "stem.1."),
+    (r"^layer([1-4])\.(\d+)\.bn([12])\.", lambda m: f"stages.{int(m.group(1)) - 1}.{m.group(2)}.norm{m.group(3)}."),
+    (r"^layer([1-4])\.(\d+)\.", lambda m: f"stages.{int(m.group(1)) - 1}.{m.group(2)}."),
+    (r"^seg_1\.", "embedding."),
+)
+
+
+def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
+    """WeSpeaker ResNet weights (``two_emb_layer=False``; its ``projection.*`` head dropped) onto ours;
+    a state dict of ours passes through unchanged."""
+    return rename_state_dict(without_head(state), _WESPEAKER_RULES, foreign_marker=r"^layer1\.|^seg_1\.")
+
+
 SPEC = ModelSpec(
     name="resnet34",
     tasks=(Task.VERIFY, Task.CLASSIFY),
@@ -97,6 +115,7 @@ SPEC = ModelSpec(
     description="ResNet34 r-vector (WeSpeaker ResNet34-TSTP-emb256): 80-dim fbank, basic blocks [3,4,6,3], "
                 "width 32, temporal statistics pooling, 256-dim embedding",
     output="embedding",
+    convert_checkpoint=convert_checkpoint,
     paper="Zeinali et al., BUT System Description to VoxCeleb Speaker Recognition Challenge 2019, arXiv:1910.12592; "
           "He et al., Deep Residual Learning for Image Recognition, CVPR 2016",
 )

@@ -24,12 +24,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
+
+from .sinc import hz_to_mel, mel_to_hz
 
 
 @dataclass
@@ -49,14 +52,6 @@ class SincNetConfig:
     windows_per_pass: int = 256  # bounds memory when a long utterance yields many windows
 
 
-def _hz_to_mel(hz: float) -> float:
-    return 2595.0 * math.log10(1.0 + hz / 700.0)
-
-
-def _mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
-    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
-
-
 class SincConv(nn.Module):
     """Band-pass filters parametrised by low cut-off and bandwidth (Hz), mel-spaced at initialisation.
 
@@ -74,7 +69,8 @@ class SincConv(nn.Module):
         self.min_low_hz = min_low_hz
         self.min_band_hz = min_band_hz
         top = sample_rate / 2 - (min_low_hz + min_band_hz)
-        edges = _mel_to_hz(torch.linspace(_hz_to_mel(30.0), _hz_to_mel(top), num_filters + 1))
+        edges = torch.tensor(mel_to_hz(np.linspace(hz_to_mel(30.0), hz_to_mel(top), num_filters + 1)),
+                             dtype=torch.float32)
         self.low_hz = nn.Parameter(edges[:-1].clone())
         self.band_hz = nn.Parameter(torch.diff(edges))
         half = (kernel_size - 1) / 2

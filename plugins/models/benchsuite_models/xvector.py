@@ -9,6 +9,7 @@ training head sits on).  4,610,524 parameters with 80-dim fbank input.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -16,7 +17,8 @@ from torch import nn
 from benchsuite.api import ModelSpec, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
 
-from .fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes
+from .blocks import rename_state_dict
+from .fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes, without_head
 from .pooling import StatisticsPooling
 
 
@@ -81,6 +83,21 @@ def build(config: XVectorConfig | None, task_info: TaskInfo) -> XVector:
     return XVector(config or XVectorConfig())
 
 
+# WeSpeaker's XVEC names (frame_1-5.{conv_1d,bn}, seg_1, seg_bn_1, seg_2) -> ours
+_WESPEAKER_RULES = (
+    (r"^frame_(\d)\.conv_1d\.", lambda m: f"frame_layers.{int(m.group(1)) - 1}.conv."),
+    (r"^frame_(\d)\.bn\.", lambda m: f"frame_layers.{int(m.group(1)) - 1}.norm."),
+    (r"^seg_1\.", "segment1."),
+    (r"^seg_bn_1\.", "segment1_norm."),
+    (r"^seg_2\.", "segment2."),
+)
+
+
+def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
+    """WeSpeaker XVEC weights (its ``projection.*`` head dropped) onto ours; ours pass through unchanged."""
+    return rename_state_dict(without_head(state), _WESPEAKER_RULES, foreign_marker=r"^frame_\d\.|^seg_")
+
+
 SPEC = ModelSpec(
     name="xvector",
     tasks=(Task.VERIFY, Task.CLASSIFY),
@@ -90,6 +107,7 @@ SPEC = ModelSpec(
     description="TDNN x-vector (WeSpeaker XVEC-TSTP-emb512): 80-dim fbank, 5 frame layers, statistics pooling "
                 "(3000), 512-dim embedding",
     output="embedding",
+    convert_checkpoint=convert_checkpoint,
     paper="Snyder, Garcia-Romero, Sell, Povey & Khudanpur, X-Vectors: Robust DNN Embeddings for Speaker "
           "Recognition, ICASSP 2018",
 )
