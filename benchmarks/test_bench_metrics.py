@@ -19,7 +19,8 @@ import pytest
 
 from benchsuite.api import AsvScores, SpoofScores
 from benchsuite.scorefiles import AsvScoresWithAttacks
-from benchsuite_metrics import det, spoof
+from benchsuite import det
+from benchsuite_metrics import spoof
 
 N_SCORES = 1_000_000
 N_BONAFIDE = 100_000

@@ -205,6 +205,9 @@ class AsvScores:
     nontarget: np.ndarray
     spoof: np.ndarray
     source: str = ""  # file the scores came from, for provenance
+    # attack id of each spoof score, when the file names them: per-attack t-DCF then
+    # uses that attack's ASV spoof scores, as the official 2021 package does
+    spoof_attacks: np.ndarray | None = None
 
 
 @dataclass
@@ -348,6 +351,9 @@ class MetricSpec:
     compute: Callable[[ScoreSet], MetricOutput]
     outputs: tuple[MetricValueInfo, ...]
     description: str = ""
+    # optional: the headline values alone (no breakdowns, intervals or warnings);
+    # model selection calls it on the dev split after every epoch
+    headline: Callable[[ScoreSet], Mapping[str, float | None]] | None = None
 
 
 # --------------------------------------------------------------------------- augmentation

@@ -17,9 +17,9 @@ import torch
 from .api import BenchsuiteError, CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
 from .config import config_from_plain, recipe_from_plain
 from .data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
+from .metrics import compute_metrics, selection_metric
 from .evaluation import (
-    classify_outputs, classify_scores, compute_metrics, embeddings, selection_metric, spoof_outputs, spoof_scores,
-    verify_scores,
+    classify_outputs, classify_scores, embeddings, spoof_outputs, spoof_scores, verify_scores,
 )
 from .plan import cell_id_for, open_dataset
 from .progress import Progress

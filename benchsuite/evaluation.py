@@ -6,77 +6,13 @@ files and every metric are computed from.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
-from .api import (
-    BenchsuiteError, ClassifyScores, MetricValueInfo, Recipe, ScoreSet, SplitData, SpoofScores, Task, VerifyScores,
-)
-from .registry import Registry
+from .api import BenchsuiteError, ClassifyScores, Recipe, SplitData, SpoofScores, VerifyScores, Task
 from .trainer import output_scores
-
-
-@dataclass
-class MetricResults:
-    values: dict[str, float | None] = field(default_factory=dict)
-    breakdown: dict[str, Any] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-    info: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def info_dict(metric_name: str, info: MetricValueInfo) -> dict[str, Any]:
-    return {"metric": metric_name, "label": info.label, "lower_is_better": info.lower_is_better,
-            "percent": info.percent, "formulation": info.formulation, "description": info.description}
-
-
-def compute_metrics(registry: Registry, task: Task, scores: ScoreSet, only: Sequence[str] | None = None) -> MetricResults:
-    """Run every registered metric for ``task`` (or the ``only`` ones).  A key
-    produced by two metrics keeps the first and stores the second as
-    ``metric:key`` so nothing is silently overwritten."""
-    results = MetricResults()
-    for reg in registry.metrics_for(task):
-        spec = reg.spec
-        if only is not None and spec.name not in only:
-            continue
-        output = spec.compute(scores)
-        rename = {}
-        for key in output.values:
-            rename[key] = key if key not in results.values else f"{spec.name}:{key}"
-        for key, value in output.values.items():
-            results.values[rename[key]] = None if value is None else float(value)
-        for info in spec.outputs:
-            results.info[rename.get(info.key, info.key)] = info_dict(spec.name, info)
-        for column, groups in output.breakdown.items():
-            target = results.breakdown.setdefault(column, {})
-            for group, values in groups.items():
-                target.setdefault(group, {}).update({rename.get(k, k): v for k, v in values.items()})
-        results.notes.update({rename.get(k, k): v for k, v in output.notes.items()})
-        results.extra.update(output.extra)
-    return results
-
-
-def selection_metric(registry: Registry, task: Task, key: str) -> Callable[[ScoreSet], float]:
-    """A dev-set selection value (lower is better) from the registered metric producing ``key``."""
-    for reg in registry.metrics_for(task):
-        for info in reg.spec.outputs:
-            if info.key == key:
-                sign = 1.0 if info.lower_is_better else -1.0
-
-                def value(scores: ScoreSet, _spec=reg.spec, _key=key, _sign=sign) -> float:
-                    try:
-                        result = _spec.compute(scores).values.get(_key)
-                    except BenchsuiteError:
-                        # e.g. an untrained model giving constant dev scores: worst possible value
-                        return float("inf")
-                    return float("inf") if result is None else _sign * float(result)
-
-                return value
-    raise BenchsuiteError(f"model selection needs a {task} metric producing {key!r}, but none is registered "
-                          f"(check `benchsuite plugins` for metric plugins that failed to load)")
 
 
 # --------------------------------------------------------------------------- inference

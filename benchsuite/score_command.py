@@ -24,6 +24,7 @@ from typing import Any, Iterator
 import click
 
 from .api import BenchsuiteError, ConfigError, ScoreSet, SpoofScores, Task, VerifyScores
+from .metrics import run_metrics
 
 # the spoof metric plugin reads the number of EER bootstrap resamples from here
 BOOTSTRAP_ENV = "BENCHSUITE_EER_BOOTSTRAP"
@@ -151,26 +152,9 @@ def _environment(name: str, value: str | None) -> Iterator[None]:
 
 
 def _run_metrics(metrics: list, scores: ScoreSet) -> dict[str, Any]:
-    """Values, breakdowns, notes and extras of every metric; a key two metrics
-    produce keeps the first and the second is stored as ``metric:key``."""
-    merged: dict[str, Any] = {"values": {}, "info": {}, "breakdown": {}, "notes": {}, "extra": {}}
-    for registered in metrics:
-        spec = registered.spec
-        output = spec.compute(scores)
-        rename = {key: key if key not in merged["values"] else f"{spec.name}:{key}" for key in output.values}
-        for key, value in output.values.items():
-            merged["values"][rename[key]] = None if value is None else float(value)
-        for info in spec.outputs:
-            merged["info"][rename.get(info.key, info.key)] = {
-                "metric": spec.name, "label": info.label, "percent": info.percent,
-                "lower_is_better": info.lower_is_better, "formulation": info.formulation}
-        for column, groups in output.breakdown.items():
-            target = merged["breakdown"].setdefault(column, {})
-            for group, values in groups.items():
-                target.setdefault(group, {}).update({rename.get(k, k): v for k, v in values.items()})
-        merged["notes"].update({rename.get(k, k): v for k, v in output.notes.items()})
-        merged["extra"].update(output.extra)
-    return merged
+    results = run_metrics(metrics, scores)
+    return {"values": results.values, "info": results.info, "breakdown": results.breakdown, "notes": results.notes,
+            "extra": results.extra}
 
 
 def _spoof_report(report: dict[str, Any], merged: dict[str, Any], scores: SpoofScores) -> None:

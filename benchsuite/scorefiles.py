@@ -138,15 +138,6 @@ class _Table:
 ASV_KEYS = ("target", "nontarget", "spoof")
 
 
-@dataclass(frozen=True)
-class AsvScoresWithAttacks(AsvScores):
-    """:class:`AsvScores` that also know the attack (SOURCE column) of each spoof
-    score, so a per-attack t-DCF can use that attack's ASV spoof scores as the
-    ASVspoof 2021 package does.  Anything expecting ``AsvScores`` accepts it."""
-
-    spoof_attacks: np.ndarray | None = None
-
-
 def read_asv_scores(path: str | Path) -> AsvScores:
     """The organisers' ASV scores (``SOURCE KEY SCORE``, KEY target|nontarget|spoof),
     e.g. ``ASVspoof2019.LA.asv.eval.gi.trl.scores.txt``.  They fix the ASV
@@ -167,7 +158,7 @@ def read_asv_scores(path: str | Path) -> AsvScores:
             f"{path}: ASV score file has no {' / '.join(empty)} scores; the t-DCF needs target, "
             "nontarget and spoof ASV scores"
         )
-    return AsvScoresWithAttacks(
+    return AsvScores(
         target=np.asarray(by_key["target"], dtype=np.float64),
         nontarget=np.asarray(by_key["nontarget"], dtype=np.float64),
         spoof=np.asarray(by_key["spoof"], dtype=np.float64),

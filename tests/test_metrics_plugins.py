@@ -11,7 +11,8 @@ import pytest
 from benchsuite import scorefiles
 from benchsuite.api import ClassifyScores, ConfigError, MetricOutput, SpoofScores, Task, VerifyScores
 from benchsuite.registry import get_registry
-from benchsuite_metrics import classify, det, spoof, verify
+from benchsuite import det
+from benchsuite_metrics import classify, spoof, verify
 
 from builders_metrics import (
     ASV_NONTARGET, ASV_SPOOF, ASV_TARGET, reference_asv, reference_eer, reference_min_dcf, reference_tdcf_legacy,

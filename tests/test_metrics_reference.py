@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from benchsuite import scorefiles
-from benchsuite_metrics import det, spoof
+from benchsuite import det
+from benchsuite_metrics import spoof
 
 from builders_metrics import (
     reference_asv, reference_eer, reference_tdcf_legacy, reference_tdcf_revised,

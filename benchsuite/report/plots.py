@@ -36,7 +36,7 @@ class DetCurve:
 
 def det_curve(positive: np.ndarray, negative: np.ndarray) -> DetCurve:
     """The curve and EER of the metrics plugin's DET sweep, so the plotted EER is the reported one."""
-    from benchsuite_metrics.det import DetSweep  # the one implementation of the official sweep
+    from benchsuite.det import DetSweep  # the one implementation of the official sweep
 
     sweep = DetSweep.from_scores(positive, negative)
     frr, far, _ = sweep.det_curve()

@@ -270,13 +270,12 @@ def parse_2021_asv(metadata_path: Path, score_path: Path, subset: str) -> AsvSco
         raise DataError(f"{metadata_path}: no {' / '.join(empty)} ASV trials in subset {subset!r}; the t-DCF needs "
                         "target, nontarget and spoof ASV scores")
     import numpy as np
-    from benchsuite.scorefiles import AsvScoresWithAttacks
 
     # the attack of each spoof score lets a per-attack t-DCF use that attack's
     # ASV spoof scores, as the 2021 package's per-condition C012 do
-    return AsvScoresWithAttacks(target=np.asarray(by_key["target"]), nontarget=np.asarray(by_key["nontarget"]),
-                                spoof=np.asarray(by_key["spoof"]), source=f"{score_path} (subset {subset})",
-                                spoof_attacks=np.asarray(spoof_attacks))
+    return AsvScores(target=np.asarray(by_key["target"]), nontarget=np.asarray(by_key["nontarget"]),
+                     spoof=np.asarray(by_key["spoof"]), source=f"{score_path} (subset {subset})",
+                     spoof_attacks=np.asarray(spoof_attacks))
 
 
 def _zip_strict(first: Any, second: Any, first_path: Path, second_path: Path) -> Any:

@@ -25,7 +25,7 @@ from benchsuite.api import ConfigError, MetricOutput, MetricSpec, MetricValueInf
 from benchsuite.hookspecs import hookimpl
 from benchsuite.scorefiles import string_keys, validate_spoof_scores, warn_if_flipped
 
-from . import det
+from benchsuite import det
 from .bootstrap import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_eer_interval
 
 BOOTSTRAP_ENV = "BENCHSUITE_EER_BOOTSTRAP"  # resamples of the EER interval; 0 turns it off
@@ -151,14 +151,14 @@ class RankedSpoofScores:
         if attack is None or not self.asv_knows_attack(attack):
             return pooled
         if attack not in self._asv_points:
-            spoof = np.asarray(asv.spoof)[np.asarray(getattr(asv, "spoof_attacks")) == attack]
+            spoof = np.asarray(asv.spoof)[np.asarray(asv.spoof_attacks) == attack]
             self._asv_points[attack] = det.asv_operating_point_at(pooled.threshold, pooled.eer, asv.target,
                                                                   asv.nontarget, spoof)
         return self._asv_points[attack]
 
     def asv_knows_attack(self, attack: str) -> bool:
         if self._asv_attacks is None:
-            attacks = getattr(self.scores.asv, "spoof_attacks", None)
+            attacks = self.scores.asv.spoof_attacks
             usable = attacks is not None and len(attacks) == len(self.scores.asv.spoof)
             self._asv_attacks = set(factorize(np.asarray(attacks))[0]) if usable else set()
         return attack in self._asv_attacks
@@ -257,6 +257,7 @@ def eer_metric(resamples: int | None = None, seed: int = DEFAULT_SEED, level: fl
     return MetricSpec(
         name="eer", task=Task.SPOOF, outputs=EER_OUTPUTS,
         compute=lambda scores: compute_eer(scores, resamples, seed, level),
+        headline=lambda scores: {"eer": ranked(scores).pooled.eer_point().eer},
         description="Official ASVspoof EER with a seeded bootstrap interval over trials; per attack and per "
                     "condition breakdowns.",
     )

@@ -15,7 +15,7 @@ from benchsuite.api import ConfigError, MetricOutput, MetricSpec, MetricValueInf
 from benchsuite.hookspecs import hookimpl
 from benchsuite.scorefiles import validate_verify_scores, warn_if_flipped
 
-from . import det
+from benchsuite import det
 
 P_TARGETS = (0.01, 0.05)
 
