@@ -94,3 +94,34 @@ def test_a_few_training_steps_reduce_the_loss() -> None:
         optimizer.step()
     after = loss_without_dropout()
     assert after < 0.5 * before, (before, after)
+
+
+def test_max_feature_map_gradient_equals_max_over_halves() -> None:
+    from benchsuite_models.lfcc_lcnn import MaxFeatureMap
+
+    x = torch.randn(2, 8, 5, 3, dtype=torch.float64, requires_grad=True)
+    x.data[:, 0] = x.data[:, 4]  # a tie: the first half takes the gradient, like max(dim)
+    upstream = torch.randn(2, 4, 5, 3, dtype=torch.float64)
+    (MaxFeatureMap()(x) * upstream).sum().backward()
+    ours = x.grad.clone()
+    x.grad = None
+    values, _ = x.view(2, 2, 4, 5, 3).max(dim=1)
+    (values * upstream).sum().backward()
+    torch.testing.assert_close(ours, x.grad, rtol=0, atol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(MaxFeatureMap()(x), values)
+
+
+def test_float32_gradients_agree_with_float64() -> None:
+    torch.manual_seed(3)
+    single = LfccLcnn(LfccLcnnConfig(dropout=0.0)).train()
+    double = LfccLcnn(LfccLcnnConfig(dropout=0.0)).train()
+    double.load_state_dict(single.state_dict())
+    double.double()
+    waves = 0.1 * torch.randn(2, 8000)
+    features = single.features(waves)
+    single(waves).sum().backward()
+    double.features = lambda _: features.double()  # same input features; the network in float64
+    double(waves.double()).sum().backward()
+    for (name, p32), p64 in zip(single.named_parameters(), double.parameters()):
+        torch.testing.assert_close(p32.grad.double(), p64.grad, rtol=1e-3, atol=1e-4, msg=name)
