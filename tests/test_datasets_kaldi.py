@@ -10,7 +10,7 @@ import pytest
 from benchsuite.api import ConfigError, DataError, Task, Trial
 from benchsuite.registry import get_registry
 from benchsuite_datasets.kaldi import (
-    Ffsvc2022, HiMia, KaldiDataset, canonical_name, generate_trials, hold_out_speakers, read_trial_lines,
+    Ffsvc2022, HiMia, KaldiDataset, PathMaker, canonical_name, generate_trials, hold_out_speakers, read_trial_lines,
 )
 from builders_speaker import (
     all_pairs_trials, make_ffsvc2022, make_himia, make_kaldi_corpus, speaker_utts, write_audio, write_kaldi_dir,
@@ -368,3 +368,12 @@ def test_registered_with_baselines() -> None:
     assert himia[("eer", "1m")] == pytest.approx(0.08086)
     assert himia[("min_dcf_p0.01", "mic")] == pytest.approx(0.7512)
     assert all(b.spec.source for b in registry.baselines_for("himia"))
+
+
+@pytest.mark.parametrize("location", ["a.wav", "wav/a.wav", "wav/x/y/b.flac", "/abs/c.wav", "/d.wav", "./e.wav",
+                                      "f//g.wav", "wav/x/y/b.flac"])
+def test_path_maker_equals_the_slash_operator(tmp_path: Path, location: str) -> None:
+    maker = PathMaker(tmp_path)
+    made, expected = maker(location), tmp_path / location
+    assert made == expected and made.name == expected.name and made.parent == expected.parent
+    assert str(made) == str(expected)

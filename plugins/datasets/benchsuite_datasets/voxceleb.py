@@ -19,8 +19,10 @@ from typing import Any, Mapping
 from benchsuite.api import ConfigError, DataError, DatasetSpec, SplitData, Task, Trial, Utterance
 from benchsuite.hookspecs import hookimpl
 
-from .common import MAX_LISTED, check_relative, known_options, protocol_lines, require_data_root, require_file
-from .kaldi import SpeakerCorpus, generate_trials, hold_out_speakers, int_option, option_path
+from .common import (
+    MAX_LISTED, check_relative, gc_paused, known_options, protocol_lines, require_data_root, require_file,
+)
+from .kaldi import PathMaker, SpeakerCorpus, generate_trials, hold_out_speakers, int_option, may_escape, option_path
 
 TRIAL_LISTS = {
     "O": "veri_test2.txt", "E": "list_test_all2.txt", "H": "list_test_hard2.txt",
@@ -97,6 +99,7 @@ class VoxCeleb1(SpeakerCorpus):
         self.dev_trials = int_option(self.options, "dev_trials", 2000, name, minimum=2)
         self.seed = int_option(self.options, "seed", 0, name)
         self._speaker_dirs: dict[str, Path] | None = None
+        self._path_makers: dict[Path, PathMaker] = {}
 
     def _find_trial_list(self, name: str) -> Path:
         check_relative(name, f"dataset {self.name!r} option trials", self.root)
@@ -125,6 +128,7 @@ class VoxCeleb1(SpeakerCorpus):
 
     # ---------------------------------------------------------------- eval
 
+    @gc_paused()
     def _eval_split(self) -> SplitData:
         path = self.trial_path
         trials: list[Trial] = []
@@ -148,13 +152,16 @@ class VoxCeleb1(SpeakerCorpus):
         return SplitData("eval", sorted(utterances.values(), key=lambda u: u.utt_id), trials=trials, source=source)
 
     def _trial_utterance(self, name: str, where: str, speaker_dirs: Mapping[str, Path]) -> Utterance:
-        check_relative(name, where, self.root)
+        if may_escape(name):
+            check_relative(name, where, self.root)
         parts = name.split("/")
         if len(parts) != 3 or not parts[2].endswith(DECODABLE):
             raise DataError(f"{where}: {name!r} is not a VoxCeleb utterance name; expected idXXXXX/VIDEO/NNNNN.wav")
         speaker = parts[0]
         folder = speaker_dirs.get(speaker, self.audio_dirs[0])
-        return Utterance(name, folder / name, speaker, speaker)
+        if folder not in self._path_makers:
+            self._path_makers[folder] = PathMaker(folder)
+        return Utterance(name, self._path_makers[folder](name), speaker, speaker)
 
     def test_speakers(self) -> set[str]:
         return {u.speaker for u in self.load_split("eval").utterances if u.speaker}
