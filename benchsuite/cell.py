@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import distributed
 from .api import BenchsuiteError, CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
 from .config import config_from_plain, recipe_from_plain
 from .data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
@@ -46,6 +47,8 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
     previous = store.read_result(cell_id)
     if previous is not None and previous.get("status") == "done":
         return previous
+    if not distributed.current().is_main:
+        return _run_other_rank(config, store.cell_dir(cell_id), registry, progress)
     label = f"{identity['dataset']}/{identity['model']}/{identity['profile']}/seed{identity['seed']}"
     progress.start_cell(label, position, total)
     if previous is not None:
@@ -78,12 +81,29 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
             identity.get("precision", "fp32"),
         ),
     }
+    ranks = distributed.current()
+    if ranks.active:
+        result["provenance"]["distributed"] = ranks.describe(int(identity["recipe"]["batch_size"]) // ranks.world_size)
     store.write_result(cell_id, result)
     if result["status"] == "done":
         progress.end_cell("done: " + _headline(result))
     else:
         progress.end_cell(f"FAILED: {result['error']['message']}")
     return {"schema_version": 1, "cell_id": cell_id, **result}
+
+
+def _run_other_rank(config: dict[str, Any], cell_dir: Path, registry: Registry | None,
+                    progress: Progress) -> dict[str, Any]:
+    """A data-parallel rank > 0: trains its share of every batch and writes
+    nothing (rank 0 records the result, a failure included)."""
+    cell_id = cell_dir.name
+    status = "done"
+    try:
+        _execute(config, cell_dir, registry or get_registry(),
+                 resolve_device(config["runtime"].get("device", "auto")), progress)
+    except CellFailure:
+        status = "failed"  # every rank sees the same global loss, so rank 0 stores this failure
+    return {"cell_id": cell_id, "status": status, "rank": distributed.current().rank}
 
 
 def _headline(result: dict[str, Any]) -> str:
@@ -257,12 +277,17 @@ class _Cell:
         seed_everything(self.seed)
         model = self.build_model(task_info)
         estimator = is_estimator(model)
+        ranks = distributed.current()
+        if estimator and not ranks.is_main:
+            return {}  # an estimator fits once, on rank 0
         params = (self.spec.count_parameters(self.model_config) if self.spec.count_parameters is not None
                   else sum(p.numel() for p in model.parameters()))
         checkpoint_dir = self.cell_dir / "checkpoints"
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
         head = None if estimator else self.head_for(model, len(class_names))
         train_loader = self.loader(train, class_names, train=True, as_list=estimator)
+        if ranks.active and not estimator:
+            train_loader = distributed.shard_loader(train_loader, ranks)
         dev_loader = self.loader(dev, class_names, train=False, as_list=estimator) if dev is not None else None
         selection_note = None
 
@@ -284,6 +309,8 @@ class _Cell:
             dev_value, on_best, selection_note = self._selection(trainer.model, trainer.head, scorer, dev, dev_loader,
                                                                  class_names)
             summary = trainer.fit(train_loader, dev_value, on_best)
+            if not ranks.is_main:
+                return {}  # rank 0 alone scores the eval split and writes the result
             best_epoch = trainer.load_best()
             selection = {"rule": recipe.selection if selection_note is None else "last", "epoch": best_epoch,
                          "value": summary.best_value}

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import distributed
 from .api import CellFailure, ConfigError, Estimator, Recipe, Task, TaskInfo
 from .data import derive_seed
 from .progress import Progress
@@ -109,6 +110,24 @@ def make_loss(recipe: Recipe, device: torch.device) -> Callable[[torch.Tensor, t
     raise ConfigError(f"recipe loss {recipe.loss!r}: expected weighted_ce, ce, bce, softmax, am_softmax or aam_softmax")
 
 
+def make_sample_loss(recipe: Recipe, device: torch.device
+                     ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """The loss of :func:`make_loss` per sample, with each sample's weight in the
+    batch mean (its class weight, else 1): ``mean = sum(losses) / sum(weights)``.
+    Data-parallel training needs the parts to normalise over the global batch."""
+    make_loss(recipe, device)  # the same validation and error message
+    if recipe.loss == "weighted_ce" and recipe.class_weights:
+        weight = torch.tensor(recipe.class_weights, dtype=torch.float32, device=device)
+        return lambda logits, labels: (F.cross_entropy(logits.float(), labels, weight=weight, reduction="none"),
+                                       weight[labels])
+    if recipe.loss == "bce":
+        return lambda logits, labels: (
+            F.binary_cross_entropy_with_logits(logits.float()[:, 0], labels.float(), reduction="none"),
+            torch.ones(len(labels), device=logits.device))
+    return lambda logits, labels: (F.cross_entropy(logits.float(), labels, reduction="none"),
+                                   torch.ones(len(labels), device=logits.device))
+
+
 # --------------------------------------------------------------------------- checkpoints
 
 
@@ -150,6 +169,19 @@ class TrainSummary:
     history: list[EpochRecord] = field(default_factory=list)
 
 
+class _ModelWithHead(torch.nn.Module):
+    """Model and head as one module, so DistributedDataParallel syncs both."""
+
+    def __init__(self, model: torch.nn.Module, head: torch.nn.Module | None):
+        super().__init__()
+        self.model = model
+        self.head = head
+
+    def forward(self, waves: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        out = self.model(waves)
+        return self.head(out, labels) if self.head is not None else out
+
+
 class Trainer:
     """Trains a ``torch.nn.Module`` (plus an optional head for embedding models).
 
@@ -157,11 +189,21 @@ class Trainer:
     the selection value (lower is better) or None when there is nothing to
     select on; ``on_best`` is called with the epoch when a new best is kept
     (the caller writes dev scores then).
+
+    Under ``torch.distributed`` (a data-parallel cell) the loader must already
+    be sharded (:func:`benchsuite.distributed.shard_loader`); the model is
+    wrapped in DistributedDataParallel with synchronised batch norm, the loss
+    is normalised over the global batch, and only rank 0 scores the dev split
+    (its selection value is broadcast) and writes checkpoints and the log.
     """
 
     def __init__(self, *, model: torch.nn.Module, head: torch.nn.Module | None, recipe: Recipe, task_info: TaskInfo,
                  output: str, device: torch.device, precision: str, seed: int, checkpoint_dir: Path,
                  progress: Progress, model_name: str, model_config: dict[str, Any]):
+        self.dist = distributed.current()
+        if self.dist.active:
+            model = distributed.sync_batchnorm(model, device)
+            head = distributed.sync_batchnorm(head, device) if head is not None else None
         self.model = model.to(device)
         self.head = head.to(device) if head is not None else None
         self.recipe = recipe
@@ -183,6 +225,17 @@ class Trainer:
         self.optimizer = build_optimizer(recipe, params)
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and device.type == "cuda" else None
         self.autocast = autocast_dtype(precision)
+        self.parallel: torch.nn.Module | None = None
+        if self.dist.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            device_ids = None
+            if device.type == "cuda":
+                device_ids = [device.index if device.index is not None else torch.cuda.current_device()]
+            # find_unused_parameters: plugin models may hold parameters a forward pass skips
+            self.parallel = DistributedDataParallel(_ModelWithHead(self.model, self.head), device_ids=device_ids,
+                                                    find_unused_parameters=True)
+            self.sample_loss = make_sample_loss(recipe, device)
 
     # ---------------------------------------------------------------- forward
 
@@ -192,6 +245,16 @@ class Trainer:
             if self.head is not None:
                 out = self.head(out, labels)
         return out
+
+    def _training_loss(self, waves: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """(loss to back-propagate, the batch loss as a float) — of the global batch under DDP."""
+        if self.parallel is None:
+            loss = self.loss_fn(self.logits(waves, labels), labels)
+            return loss, float(loss.detach())
+        with torch.autocast(self.device.type, dtype=self.autocast, enabled=self.autocast is not None):
+            out = self.parallel(waves, labels)
+        losses, weights = self.sample_loss(out, labels)
+        return distributed.global_loss(losses, weights, self.dist)
 
     # ---------------------------------------------------------------- state
 
@@ -207,6 +270,8 @@ class Trainer:
         }
 
     def _save_best(self, epoch: int) -> None:
+        if not self.dist.is_main:
+            return
         save_checkpoint(self.checkpoint_dir / BEST, {
             "model": self.model_name, "model_config": self.model_config, "epoch": epoch,
             "model_state": self.model.state_dict(),
@@ -263,7 +328,9 @@ class Trainer:
             epoch_start = time.monotonic()
             # Reseeding from (seed, epoch) makes dropout and any global-RNG use
             # identical whether or not the run was interrupted before this epoch.
-            seed_everything(derive_seed(self.seed, epoch, 1))
+            # Other ranks get their own stream so their dropout masks do not copy rank 0's.
+            seed_everything(derive_seed(self.seed, epoch, 1) if self.dist.is_main
+                            else derive_seed(self.seed, epoch, 1, self.dist.rank))
             loader.sampler.set_epoch(epoch)
             if self.head is not None and hasattr(self.head, "set_epoch"):
                 self.head.set_epoch(epoch)
@@ -274,9 +341,7 @@ class Trainer:
             for batch_index, (waves, labels, _) in enumerate(loader):
                 waves = waves.to(self.device, non_blocking=True)
                 labels = labels.to(self.device, non_blocking=True)
-                out = self.logits(waves, labels)
-                loss = self.loss_fn(out, labels)
-                value = float(loss.detach())
+                loss, value = self._training_loss(waves, labels)
                 if not math.isfinite(value):
                     raise CellFailure(
                         f"non-finite training loss ({value}) at epoch {epoch + 1}, step {batch_index + 1}; "
@@ -300,7 +365,11 @@ class Trainer:
                 total_loss += value
                 count += 1
                 self.progress.step(epoch, recipe.epochs, batch_index, steps_per_epoch, value)
-            value = dev_value()
+            if self.dist.active:
+                # one rank scores the dev split; every rank takes the same selection decisions
+                value = distributed.broadcast_value(dev_value() if self.dist.is_main else None, self.dist)
+            else:
+                value = dev_value()
             record = EpochRecord(epoch + 1, step, total_loss / max(1, count), value,
                                  self.optimizer.param_groups[0]["lr"], time.monotonic() - epoch_start)
             history.append(record)
@@ -308,14 +377,16 @@ class Trainer:
             if improved:
                 best = {"epoch": epoch + 1, "value": value}
                 self._save_best(epoch + 1)
-                on_best(epoch + 1)
+                if self.dist.is_main:
+                    on_best(epoch + 1)
                 stale_epochs = 0
             else:
                 stale_epochs += 1
             dev_text = "" if value is None else f", dev {value:.4f}{' (best)' if improved else ''}"
             self.progress.message(f"epoch {epoch + 1}/{recipe.epochs}: train loss {record.train_loss:.4f}{dev_text}")
-            save_checkpoint(last_path, self._state(epoch + 1, step, best, history))
-            self.write_log(history)
+            if self.dist.is_main:
+                save_checkpoint(last_path, self._state(epoch + 1, step, best, history))
+                self.write_log(history)
 
         return TrainSummary(len(history), best["epoch"], best["value"], resumed_from,
                             time.monotonic() - started, history)
