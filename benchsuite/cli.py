@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .api import BenchsuiteError, ConfigError, Task
+from .executor_options import executor_options
 
 # Commands implemented in their own modules are imported only when used, so
 # `benchsuite --help` and `benchsuite plugins` stay fast.
@@ -184,7 +185,7 @@ def list_(ctx: click.Context, kind: str, as_json: bool) -> None:
 @click.option("--num-workers", type=click.IntRange(min=0), help="DataLoader worker processes (default 0).")
 @click.option("--pin-memory/--no-pin-memory", default=None, help="Pin host memory (default: on with CUDA).")
 @click.option("--audio-cache/--no-audio-cache", default=None, help="Decode audio once into an int16 cache.")
-@click.option("--executor", default="local", show_default=True, help="How cells run: local (in-process, sequential).")
+@executor_options
 @click.option("--no-report", is_flag=True, help="Do not render the leaderboard at the end.")
 @click.option("--quiet", is_flag=True, help="Less progress output.")
 @click.pass_context
@@ -193,15 +194,23 @@ def run(ctx: click.Context, **kw: Any) -> None:
 
     Finished cells are reused (a second identical run trains nothing); killed
     cells resume from their last checkpoint. Exit code 1 when a cell failed."""
-    from .runner import run_benchmark
-    from .executor import make_executor
+    from .executor_options import build_executor
     from .progress import Progress
+    from .runner import run_benchmark
 
     options = build_run_options(kw)
+    executor = build_executor(kw)
+    detached = bool(getattr(executor, "detached", False))
+    if detached:
+        options.render_report = False  # the cells have not run yet
     registry = _registry(ctx)
-    summary = run_benchmark(options, registry=registry, executor=make_executor(kw["executor"]),
-                            progress=Progress(quiet=kw["quiet"]))
+    summary = run_benchmark(options, registry=registry, executor=executor, progress=Progress(quiet=kw["quiet"]))
     click.echo(f"results: {summary.out.resolve()}")
+    if detached and getattr(executor, "submitted", None):
+        click.echo(f"submitted Slurm job {', '.join(executor.submitted)}; follow it with: "
+                   f"benchsuite status --out {summary.out}")
+        click.echo("when it has finished, the same `benchsuite run` command (or add --wait) renders the report "
+                   "and reruns nothing that is done")
     # the HTML leaderboard is the last line, so `make run` ends with its path
     for fmt, path in sorted(summary.reports.items(), key=lambda item: item[0] == "html"):
         label = "leaderboard" if fmt == "html" else f"report ({fmt})"
@@ -380,19 +389,18 @@ def index(out: Path, rebuild: bool) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Results store.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(out: Path, as_json: bool) -> None:
-    """Cells of a results store: done, failed, incomplete (running or killed)."""
-    from .store import ResultsStore
+    """Cells of a results store: done, failed, pending or running (with their Slurm
+    job ids or pool processes), incomplete (killed or lost: the next run resumes them)."""
+    from .slurm import cell_states
 
-    store = ResultsStore(out)
-    rows = [{"cell_id": r["cell_id"], "status": r.get("status"),
-             "error": (r.get("error") or {}).get("message")} for r in store.results()]
-    rows += [{"cell_id": r["cell_id"], "status": "incomplete", "error": None} for r in store.incomplete()]
-    rows.sort(key=lambda r: r["cell_id"])
+    rows = cell_states(out)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['status']:<11} {row['cell_id']}" + (f"  {row['error']}" if row["error"] else ""))
+        detail = ", ".join(str(d) for d in (row["executor"], row["job_id"] and f"job {row['job_id']}", row["where"]) if d)
+        click.echo(f"{row['status']:<11} {row['cell_id']}" + (f"  ({detail})" if detail else "")
+                   + (f"  {row['error']}" if row["error"] else ""))
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1

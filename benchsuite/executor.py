@@ -32,7 +32,69 @@ class LocalExecutor(Executor):
                 for i, cell in enumerate(cells, start=1)]
 
 
-EXECUTORS: dict[str, Callable[..., Executor]] = {"local": LocalExecutor}
+def _pool_executor(**options: Any) -> Executor:
+    from .pool import PoolExecutor
+
+    return PoolExecutor(**options)
+
+
+def _slurm_executor(**options: Any) -> Executor:
+    # imported on use: submitit is an optional extra
+    from .slurm import SlurmExecutor
+
+    return SlurmExecutor(**options)
+
+
+EXECUTORS: dict[str, Callable[..., Executor]] = {"local": LocalExecutor, "pool": _pool_executor,
+                                                 "slurm": _slurm_executor}
+
+# Per cell, which executor runs it where (pool: host and pids; slurm: job id).
+# Only `benchsuite status` reads it; results never depend on it.
+EXECUTOR_RECORD = "executor.json"
+
+
+def write_executor_record(out_root: Path, cell_id: str, record: dict[str, Any]) -> None:
+    from .store import ResultsStore, atomic_write_json
+
+    atomic_write_json(ResultsStore(out_root).cell_dir(cell_id) / EXECUTOR_RECORD, record)
+
+
+def read_executor_record(out_root: Path, cell_id: str) -> dict[str, Any] | None:
+    import json
+
+    from .store import ResultsStore
+
+    try:
+        return json.loads((ResultsStore(out_root).cell_dir(cell_id) / EXECUTOR_RECORD).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def record_lost_cell(config: dict[str, Any], out_root: Path, error_type: str, message: str, *, start: str,
+                     wall_seconds: float) -> dict[str, Any]:
+    """Store a failed result for a cell whose process died before writing one
+    (killed, out of memory, a cluster job lost); the next run resumes it from
+    its last checkpoint."""
+    from .cell import _descriptive
+    from .plan import cell_id_for
+    from .provenance import command_line, now_iso, provenance
+    from .store import ResultsStore
+
+    identity = config["identity"]
+    cell_id = cell_id_for(identity)
+    result = {
+        "status": "failed",
+        "error": {"type": error_type, "message": message, "traceback": ""},
+        **_descriptive(identity),
+        "metrics": {}, "metric_info": {}, "breakdown": {}, "notes": {}, "extra": {},
+        "provenance": provenance(
+            config["runtime"].get("device", "unknown"), start, now_iso(), wall_seconds, None,
+            config["runtime"].get("command") or command_line(),
+            [identity["plugins"][k] for k in ("model", "dataset", "train_dataset")], identity.get("precision", "fp32"),
+        ),
+    }
+    ResultsStore(out_root).write_result(cell_id, result)
+    return {"schema_version": 1, "cell_id": cell_id, **result}
 
 
 def make_executor(name: str, **options: Any) -> Executor:
