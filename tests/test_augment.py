@@ -237,3 +237,17 @@ def test_registered_augmentations_and_stages() -> None:
     registry = get_registry(refresh=True)
     stages = {name: registry.augmentations.get(name).spec.stage for name in ("musan", "rir", "rawboost", "specaugment")}
     assert stages == {"musan": "waveform", "rir": "waveform", "rawboost": "waveform", "specaugment": "features"}
+
+
+def test_augmentations_pickle_for_spawned_workers(lists: dict[str, Path]) -> None:
+    import pickle
+
+    clean = speech_like()
+    for augment in (build_musan({"noise_wav_list": str(lists["noise"]), "speech_wav_list": str(lists["speech"])}),
+                    build_rir({"rir_list": str(lists["rir"])}), build_rawboost({"algo": 4})):
+        copy = pickle.loads(pickle.dumps(augment))
+        np.testing.assert_array_equal(copy(clean, np.random.default_rng(11)), augment(clean, np.random.default_rng(11)))
+    features = np.ones((30, 12), dtype=np.float32)
+    mask = build_specaugment({})
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(mask))(features, np.random.default_rng(2)),
+                                  mask(features, np.random.default_rng(2)))

@@ -66,16 +66,20 @@ def range_option(options: Mapping[str, Any], key: str, default: tuple[float, flo
     return lo, hi
 
 
-def probability_gate(probability: float, augment: Augment) -> Augment:
+class ProbabilityGate:
     """Apply ``augment`` with ``probability``; the gate always draws one number
-    so a sample's later draws do not depend on whether it was augmented."""
+    so a sample's later draws do not depend on whether it was augmented.
+    A class, not a closure, so DataLoader workers started with ``spawn`` can
+    receive it."""
 
-    def gated(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        if rng.random() >= probability:
+    def __init__(self, probability: float, augment: Augment):
+        self.probability = probability
+        self.augment = augment
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if rng.random() >= self.probability:
             return wave
-        return augment(wave, rng)
-
-    return gated
+        return self.augment(wave, rng)
 
 
 # --------------------------------------------------------------------------- file lists and audio
@@ -215,23 +219,33 @@ def build_musan(options: Mapping[str, Any]) -> Augment:
     if not banks:
         raise ConfigError(f"augmentation {name!r} needs at least one of noise_wav_list, music_wav_list, "
                           f"speech_wav_list (files listing MUSAN wavs, one path per line)")
-    kinds = sorted(banks)
+    return ProbabilityGate(probability, MusanNoise(banks, snr, (int(talkers[0]), int(talkers[1])), scaling))
 
-    def add_noise(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        kind = kinds[int(rng.integers(len(kinds)))]
-        low, high = snr[kind]
+
+class MusanNoise:
+    """The musan augmentation once its options are checked (see :func:`build_musan`)."""
+
+    def __init__(self, banks: Mapping[str, AudioBank], snr: Mapping[str, tuple[float, float]],
+                 talkers: tuple[int, int], scaling: str):
+        self.banks = dict(banks)
+        self.kinds = sorted(banks)
+        self.snr = dict(snr)
+        self.talkers = talkers
+        self.scaling = scaling
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        kind = self.kinds[int(rng.integers(len(self.kinds)))]
+        low, high = self.snr[kind]
         if kind != "speech":
-            noise = scale_to_snr(wave, banks[kind].excerpt(len(wave), rng), rng.uniform(low, high))
+            noise = scale_to_snr(wave, self.banks[kind].excerpt(len(wave), rng), rng.uniform(low, high))
         else:
-            count = int(rng.integers(int(talkers[0]), int(talkers[1]) + 1))
-            voices = [banks["speech"].excerpt(len(wave), rng) for _ in range(count)]
-            if scaling == "per_talker":
+            count = int(rng.integers(self.talkers[0], self.talkers[1] + 1))
+            voices = [self.banks["speech"].excerpt(len(wave), rng) for _ in range(count)]
+            if self.scaling == "per_talker":
                 noise = sum(scale_to_snr(wave, v, rng.uniform(low, high)) for v in voices)
             else:
                 noise = scale_to_snr(wave, np.sum(voices, axis=0), rng.uniform(low, high))
         return (wave + noise).astype(np.float32)
-
-    return probability_gate(probability, add_noise)
 
 
 # --------------------------------------------------------------------------- rir
@@ -266,11 +280,15 @@ def build_rir(options: Mapping[str, Any]) -> Augment:
     probability = number_option(opts, "probability", 1.0, name, low=0.0, high=1.0)
     # impulse responses are short, so each is decoded once per worker and kept
     bank = AudioBank(read_file_list(opts["rir_list"], "RIR"), rate, keep_whole=True)
+    return ProbabilityGate(probability, Reverb(bank))
 
-    def add_reverb(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return reverberate(wave, bank.whole(rng))
 
-    return probability_gate(probability, add_reverb)
+class Reverb:
+    def __init__(self, bank: AudioBank):
+        self.bank = bank
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return reverberate(wave, self.bank.whole(rng))
 
 
 # --------------------------------------------------------------------------- rawboost
@@ -427,10 +445,15 @@ def build_rawboost(options: Mapping[str, Any]) -> Augment:
     if params.n_f < 1 or params.n_bands < 1 or params.min_coeff < 1:
         raise ConfigError(f"augmentation {name!r}: n_f, n_bands and min_coeff must be at least 1")
 
-    def degrade(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return rawboost(wave, rng, params)
+    return ProbabilityGate(probability, RawBoost(params))
 
-    return probability_gate(probability, degrade)
+
+class RawBoost:
+    def __init__(self, params: RawBoostParams):
+        self.params = params
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return rawboost(wave, rng, self.params)
 
 
 # --------------------------------------------------------------------------- specaugment
@@ -457,24 +480,32 @@ def build_specaugment(options: Mapping[str, Any]) -> Augment:
     if mask_value not in ("zero", "mean"):
         raise ConfigError(f"augmentation {name!r}: option mask_value={mask_value!r}; expected zero or mean")
 
-    def mask(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return ProbabilityGate(probability, SpecMask(counts, mask_value))
+
+
+class SpecMask:
+    """The specaugment masking once its options are checked (see :func:`build_specaugment`)."""
+
+    def __init__(self, counts: Mapping[str, int], mask_value: str):
+        self.counts = dict(counts)
+        self.mask_value = mask_value
+
+    def __call__(self, features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if features.ndim != 2:
-            raise ConfigError(f"augmentation {name!r} expects a [frames, bins] feature array, got shape "
+            raise ConfigError(f"augmentation 'specaugment' expects a [frames, bins] feature array, got shape "
                               f"{tuple(features.shape)}")
         out = np.array(features, dtype=np.float32, copy=True)
-        fill = np.float32(out.mean()) if mask_value == "mean" else np.float32(0.0)
+        fill = np.float32(out.mean()) if self.mask_value == "mean" else np.float32(0.0)
         frames, bins = out.shape
-        for _ in range(counts["freq_masks"]):
-            width = int(rng.integers(0, min(counts["max_freq_width"], bins) + 1))
+        for _ in range(self.counts["freq_masks"]):
+            width = int(rng.integers(0, min(self.counts["max_freq_width"], bins) + 1))
             start = int(rng.integers(0, bins - width + 1))
             out[:, start:start + width] = fill
-        for _ in range(counts["time_masks"]):
-            width = int(rng.integers(0, min(counts["max_time_width"], frames) + 1))
+        for _ in range(self.counts["time_masks"]):
+            width = int(rng.integers(0, min(self.counts["max_time_width"], frames) + 1))
             start = int(rng.integers(0, frames - width + 1))
             out[start:start + width, :] = fill
         return out
-
-    return probability_gate(probability, mask)
 
 
 # --------------------------------------------------------------------------- registration
