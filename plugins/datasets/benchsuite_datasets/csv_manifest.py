@@ -23,7 +23,10 @@ from benchsuite.hookspecs import hookimpl
 from .common import (
     MAX_LISTED, SpoofDataset, check_relative, check_unique, known_options, require_data_root, require_file,
 )
-from .kaldi import SpeakerCorpus, generate_trials, int_option, option_path, parse_task, read_trial_lines, resolve_trials
+from .kaldi import (
+    PathMaker, SpeakerCorpus, generate_trials, int_option, may_escape, option_path, parse_task, read_trial_lines,
+    resolve_trials,
+)
 
 OPTIONS = ("task", "manifest", "path_column", "label_column", "id_column", "speaker_column", "split_column",
            "attack_column", "split_ratio", "split_by", "seed", "classes", "trials_dev", "trials_eval",
@@ -117,6 +120,7 @@ class CsvManifest(SpeakerCorpus):
             classes = [c.strip() for c in classes.split(",") if c.strip()]
         self.declared_classes = tuple(sorted(str(c) for c in classes)) if classes else None
         self._rows: dict[str, list[Utterance]] | None = None
+        self.make_path = PathMaker(self.root)
         self._split_source = ""
 
     # ---------------------------------------------------------------- parsing
@@ -212,11 +216,9 @@ class CsvManifest(SpeakerCorpus):
             raise DataError(f"{where}: empty {self.columns['path']!r} field")
         if not label:
             raise DataError(f"{where}: empty {self.columns['label']!r} field")
-        if os.path.isabs(location):
-            audio = Path(location)
-        else:
+        if may_escape(location) and not os.path.isabs(location):
             check_relative(location, where, self.root)
-            audio = self.root / location
+        audio = self.make_path(location)
         utt_id = row[id_column] if id_column else location
         if not utt_id:
             raise DataError(f"{where}: empty {id_column!r} field")
