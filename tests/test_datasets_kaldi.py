@@ -167,11 +167,18 @@ def test_relative_path_escaping_the_root_is_refused(corpus: Path) -> None:
         KaldiDataset(corpus).load_split("train")
 
 
-def test_malformed_line_names_file_line_and_content(corpus: Path) -> None:
-    with open(corpus / "train" / "utt2spk", "a") as handle:
-        handle.write("spk9-000 spk9 extra\n")
-    with pytest.raises(DataError, match=r"utt2spk:10: expected 2 fields, found 3: 'spk9-000 spk9 extra'"):
-        KaldiDataset(corpus).load_split("train")
+@pytest.mark.parametrize(("table", "line", "split", "message"), [
+    ("train/utt2spk", "spk9-000 spk9 extra", "train", r"utt2spk:10: expected 2 fields, found 3: 'spk9-000 spk9 extra'"),
+    ("eval/trials", "tst0-000 nobody-001 nontarget", "eval",
+     r"1 trial entries name no utterance .*: nobody-001 \(line 16\)"),
+    ("eval/trials", "tst0-000 tst1-000 maybe", "eval",
+     r"trials:16: key 'maybe' in the last column .* expected target/nontarget"),
+])
+def test_bad_appended_line_names_file_and_line(corpus: Path, table: str, line: str, split: str, message: str) -> None:
+    with open(corpus / table, "a") as handle:
+        handle.write(line + "\n")
+    with pytest.raises(DataError, match=message):
+        KaldiDataset(corpus).load_split(split)
 
 
 def test_duplicate_utterance_ids_are_refused(corpus: Path) -> None:
@@ -201,20 +208,6 @@ def test_missing_audio_lists_first_ten_and_count(tmp_path: Path) -> None:
         wav.unlink()
     with pytest.raises(DataError, match=r"12 of 12 audio files are missing:(\n  .*){10}\n  \.\.\. and 2 more"):
         KaldiDataset(root).validate(check_audio=True)
-
-
-def test_trial_naming_an_unknown_utterance_is_refused(corpus: Path) -> None:
-    with open(corpus / "eval" / "trials", "a") as handle:
-        handle.write("tst0-000 nobody-001 nontarget\n")
-    with pytest.raises(DataError, match=r"1 trial entries name no utterance .*: nobody-001 \(line 16\)"):
-        KaldiDataset(corpus).load_split("eval")
-
-
-def test_trial_with_a_bad_key_is_refused(corpus: Path) -> None:
-    with open(corpus / "eval" / "trials", "a") as handle:
-        handle.write("tst0-000 tst1-000 maybe\n")
-    with pytest.raises(DataError, match=r"trials:16: key 'maybe' in the last column .* expected target/nontarget"):
-        KaldiDataset(corpus).load_split("eval")
 
 
 def test_trial_without_key_is_refused(corpus: Path) -> None:

@@ -511,28 +511,25 @@ class SpecMask:
 # --------------------------------------------------------------------------- registration
 
 
+AUGMENTATIONS = (
+    ("musan", build_musan, "waveform",
+     "MUSAN noise (0-15 dB), music (5-15 dB) or babble of 3-7 talkers (13-20 dB) at a uniform random SNR. Options: "
+     "noise_wav_list, music_wav_list, speech_wav_list (file lists), snr_noise, snr_music, snr_speech, "
+     "babble_speakers, babble_scaling per_talker|mixture, probability, sample_rate."),
+    ("rir", build_rir, "waveform",
+     "Reverberation with a random room impulse response from rir_list; aligned on the direct path and "
+     "energy-preserving. Options: rir_list, probability, sample_rate."),
+    ("rawboost", build_rawboost, "waveform",
+     "RawBoost degradation (Tak et al. 2022): algo 1 LnL convolutive, 2 ISD impulsive, 3 SSI stationary noise, "
+     "4-8 combinations (default 5 = 1+2); RawBoost's parameters as options (n_bands, min_f, max_f, ..., snr_min, "
+     "snr_max), probability."),
+    ("specaugment", build_specaugment, "features",
+     "SpecAugment time/frequency masking of a [frames, bins] feature array. Options: freq_masks, max_freq_width, "
+     "time_masks, max_time_width, mask_value zero|mean, probability."),
+)
+
+
 @hookimpl
 def benchsuite_register_augmentations(register: Any) -> None:
-    register(AugmentationSpec(
-        name="musan", build=build_musan, stage="waveform",
-        description=("MUSAN noise (0-15 dB), music (5-15 dB) or babble of 3-7 talkers (13-20 dB) at a uniform random "
-                     "SNR. Options: noise_wav_list, music_wav_list, speech_wav_list (file lists), snr_noise, "
-                     "snr_music, snr_speech, babble_speakers, babble_scaling per_talker|mixture, probability, "
-                     "sample_rate."),
-    ))
-    register(AugmentationSpec(
-        name="rir", build=build_rir, stage="waveform",
-        description=("Reverberation with a random room impulse response from rir_list; aligned on the direct path "
-                     "and energy-preserving. Options: rir_list, probability, sample_rate."),
-    ))
-    register(AugmentationSpec(
-        name="rawboost", build=build_rawboost, stage="waveform",
-        description=("RawBoost degradation (Tak et al. 2022): algo 1 LnL convolutive, 2 ISD impulsive, 3 SSI "
-                     "stationary noise, 4-8 combinations (default 5 = 1+2); RawBoost's parameters as options "
-                     "(n_bands, min_f, max_f, ..., snr_min, snr_max), probability."),
-    ))
-    register(AugmentationSpec(
-        name="specaugment", build=build_specaugment, stage="features",
-        description=("SpecAugment time/frequency masking of a [frames, bins] feature array. Options: freq_masks, "
-                     "max_freq_width, time_masks, max_time_width, mask_value zero|mean, probability."),
-    ))
+    for name, build, stage, description in AUGMENTATIONS:
+        register(AugmentationSpec(name=name, build=build, stage=stage, description=description))
