@@ -125,14 +125,18 @@ class DiagonalGMM:
         self._refresh()
         return self
 
+    @staticmethod
+    def _powers(frames: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        x = frames.to(dtype)
+        return torch.cat([x.square(), x], dim=1)
+
     def weighted_log_probs(self, frames: torch.Tensor) -> torch.Tensor:
         """``[frames, components]`` log w_k + log N(x | k)."""
-        x = frames.to(self.compute_dtype)
-        return torch.cat([x.square(), x], dim=1) @ self._projection + self._offset
+        return torch.addmm(self._offset, self._powers(frames, self.compute_dtype), self._projection)
 
     def frame_log_likelihood(self, frames: torch.Tensor, chunk_frames: int = 8192) -> torch.Tensor:
         """``[frames]`` log p(x) in float64."""
-        parts = [torch.logsumexp(self.weighted_log_probs(chunk).double(), dim=1)
+        parts = [torch.logsumexp(self.weighted_log_probs(chunk), dim=1).double()
                  for chunk in frames.split(chunk_frames)]
         return torch.cat(parts) if parts else frames.new_zeros(0, dtype=torch.float64)
 
@@ -144,16 +148,21 @@ class DiagonalGMM:
                 "log_likelihood": 0.0, "frames": 0}
 
     def accumulate(self, frames: torch.Tensor, stats: dict[str, Any], chunk_frames: int = 8192) -> None:
-        """Add the E-step statistics of ``frames`` to ``stats``."""
+        """Add the E-step statistics of ``frames`` to ``stats`` (sums kept in float64)."""
+        dims = self.means.shape[1]
         for chunk in frames.split(chunk_frames):
-            log_probs = self.weighted_log_probs(chunk).double()
-            log_norm = torch.logsumexp(log_probs, dim=1, keepdim=True)
-            resp = torch.exp(log_probs - log_norm)
-            x = chunk.double()
-            stats["zeroth"] += resp.sum(0)
-            stats["first"] += resp.T @ x
-            stats["second"] += resp.T @ x.square()
-            stats["log_likelihood"] += float(log_norm.sum())
+            powers = self._powers(chunk, self.compute_dtype)  # [x^2, x]: log-probs and moments share it
+            resp = torch.addmm(self._offset, powers, self._projection)
+            # one exp: posteriors and log-normaliser from the same shifted exponentials
+            peak = resp.amax(dim=1, keepdim=True)
+            resp.sub_(peak).exp_()
+            total = resp.sum(dim=1, keepdim=True)
+            resp.div_(total)
+            moments = (resp.T @ powers).double()
+            stats["zeroth"] += resp.sum(0, dtype=torch.float64)
+            stats["second"] += moments[:, :dims]
+            stats["first"] += moments[:, dims:]
+            stats["log_likelihood"] += float((peak.double() + total.double().log()).sum())
             stats["frames"] += chunk.shape[0]
 
     def maximize(self, stats: dict[str, Any], variance_floor: torch.Tensor) -> None:
