@@ -5,7 +5,13 @@ Run with
 ``.venv/bin/python -m pytest benchmarks/test_bench_audio_cache.py --benchmark-only --benchmark-enable``.
 The corpus is generated: a few hundred 16 kHz 16-bit FLAC files of 2-5 s
 (ASVspoof 2019 LA utterances average about 3.4 s); every item is cropped to
-64,600 samples as the raw-waveform countermeasures' recipes do."""
+64,600 samples as the raw-waveform countermeasures' recipes do.
+
+On a busy CPU machine the num_workers=0 rows depend on OpenMP's wait
+policy: after each collate, torch's idle intra-op threads spin and take CPU
+from the decoding in the same process (on 2 shared cores an epoch of FLAC
+decoding took ~2.7 s instead of ~0.4 s); compare with
+``OMP_WAIT_POLICY=PASSIVE`` set in the environment."""
 from __future__ import annotations
 
 import os
