@@ -30,6 +30,7 @@ FORMAT_VERSION = 1
 SAMPLES_FILE = "samples.npy"
 OFFSETS_FILE = "offsets.npy"
 META_FILE = "meta.json"
+INDEX_FILE = "utterances.tsv"  # id<TAB>path per line, to tell later whether this cache went stale
 INT16_SCALE = 32768.0
 # The .npy header of a 1-D int16 array is 128 bytes for any length below 10**40,
 # so it can be written after the samples have been streamed behind it.
@@ -38,14 +39,18 @@ HEADER_BYTES = 128
 
 def corpus_hash(utterances: Sequence[Utterance], sample_rate: int) -> str:
     """SHA-256 over (id, path, size, mtime) of every file and the rate, 16 hex digits."""
+    return _hash_files([(u.utt_id, str(u.path)) for u in utterances], sample_rate)
+
+
+def _hash_files(entries: Sequence[tuple[str, str]], sample_rate: int) -> str:
     digest = hashlib.sha256(f"v{FORMAT_VERSION} rate={sample_rate}\n".encode())
-    for utt in utterances:
+    for utt_id, path in entries:
         try:
-            stat = os.stat(utt.path)
+            stat = os.stat(path)
         except OSError as err:
-            raise DataError(f"{utt.path}: cannot build the decoded-audio cache ({err.strerror or err}) "
-                            f"for utterance {utt.utt_id}") from None
-        digest.update(f"{utt.utt_id}\t{utt.path}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+            raise DataError(f"{path}: cannot build the decoded-audio cache ({err.strerror or err}) "
+                            f"for utterance {utt_id}") from None
+        digest.update(f"{utt_id}\t{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -79,7 +84,6 @@ class DecodedAudioCache:
             self.offsets = np.load(self.folder / OFFSETS_FILE)
         except (OSError, ValueError) as err:
             raise DataError(f"{self.folder}: unreadable decoded-audio cache ({err}); delete the folder to rebuild it")
-        self.utt_ids: list[str] = list(self.meta.pop("utt_ids"))
         self.sample_rate = int(self.meta["sample_rate"])
         self._samples: np.ndarray | None = None
 
@@ -90,9 +94,11 @@ class DecodedAudioCache:
                       read: Callable[[Path], np.ndarray]) -> "DecodedAudioCache":
         """Open the cache of exactly these files, building it first when absent.
 
-        ``key`` names the cache (e.g. ``asvspoof2019-la-train``); older caches
-        of the same key (a changed corpus) are removed once the new one is in
-        place.  ``read(path)`` returns float32 mono audio at ``sample_rate``."""
+        ``key`` names the cache (e.g. ``asvspoof2019-la-train``).  Caches of
+        the same key whose files have changed since are removed once the new
+        one is in place; those of other utterance lists (another subset of the
+        split) stay, since a concurrent run may be reading them.  ``read(path)``
+        returns float32 mono audio at ``sample_rate``."""
         cache_dir = Path(cache_dir)
         name = f"{_safe_key(key)}-{corpus_hash(utterances, sample_rate)}"
         folder = cache_dir / name
@@ -101,8 +107,9 @@ class DecodedAudioCache:
             cls._build(folder, key, utterances, sample_rate, read)
             cls._remove_stale(cache_dir, key, keep=name)
         cache = cls(folder)
-        if cache.utt_ids != [u.utt_id for u in utterances]:
-            raise DataError(f"{folder}: the cache lists other utterances than requested; delete it to rebuild")
+        if len(cache) != len(utterances):
+            raise DataError(f"{folder}: the cache holds {len(cache)} utterances, not the {len(utterances)} requested; "
+                            f"delete it to rebuild")
         return cache
 
     @classmethod
@@ -127,9 +134,9 @@ class DecodedAudioCache:
                 handle.flush()
                 os.fsync(handle.fileno())
             np.save(work / OFFSETS_FILE, offsets)
+            (work / INDEX_FILE).write_text("".join(f"{u.utt_id}\t{u.path}\n" for u in utterances), encoding="utf-8")
             meta = {"format_version": FORMAT_VERSION, "key": key, "sample_rate": sample_rate,
-                    "utterances": len(utterances), "samples": int(offsets[-1]), "clipped_samples": clipped_total,
-                    "utt_ids": [u.utt_id for u in utterances]}
+                    "utterances": len(utterances), "samples": int(offsets[-1]), "clipped_samples": clipped_total}
             (work / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
             if clipped_total:
                 print(f"notice: decoded-audio cache {key}: {clipped_total} samples beyond int16 range were clipped",
@@ -146,6 +153,7 @@ class DecodedAudioCache:
 
     @staticmethod
     def _remove_stale(cache_dir: Path, key: str, keep: str) -> None:
+        """Remove the caches of ``key`` whose files changed or vanished since they were built."""
         prefix = f"{_safe_key(key)}-"
         for entry in cache_dir.iterdir():
             if entry.name == keep or not entry.name.startswith(prefix) or not entry.is_dir():
@@ -155,16 +163,29 @@ class DecodedAudioCache:
                 continue  # another key that merely starts like this one
             try:
                 meta = json.loads((entry / META_FILE).read_text(encoding="utf-8"))
+                lines = (entry / INDEX_FILE).read_text(encoding="utf-8").splitlines()
             except (OSError, ValueError):
                 continue
-            if meta.get("key") == key:
+            if meta.get("key") != key:
+                continue
+            entries = [tuple(line.split("\t", 1)) for line in lines]
+            try:
+                current = _hash_files(entries, int(meta["sample_rate"]))  # type: ignore[arg-type]
+            except DataError:
+                current = ""  # a file is gone: stale
+            if current != suffix:
                 # a process still reading it keeps its open memory map on POSIX
                 shutil.rmtree(entry, ignore_errors=True)
+
+    @property
+    def utt_ids(self) -> list[str]:
+        lines = (self.folder / INDEX_FILE).read_text(encoding="utf-8").splitlines()
+        return [line.split("\t", 1)[0] for line in lines]
 
     # ---------------------------------------------------------------- reading
 
     def __len__(self) -> int:
-        return len(self.utt_ids)
+        return len(self.offsets) - 1
 
     @property
     def samples(self) -> np.ndarray:

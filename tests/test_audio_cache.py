@@ -107,6 +107,15 @@ def test_other_keys_are_left_alone(tmp_path: Path) -> None:
     assert train.folder.exists() and longer.folder.exists()
 
 
+def test_another_subset_of_the_same_key_is_kept(tmp_path: Path) -> None:
+    """Two recipes may subset one split differently and run at once: neither may delete the other's cache."""
+    utterances = flac_corpus(tmp_path / "audio", 4)
+    everything = DecodedAudioCache.build_or_open(tmp_path / "cache", "toy-train", utterances, 16000, CountingReader())
+    subset = DecodedAudioCache.build_or_open(tmp_path / "cache", "toy-train", utterances[:2], 16000, CountingReader())
+    assert everything.folder.exists() and subset.folder.exists() and everything.folder != subset.folder
+    assert subset.utt_ids == ["utt0", "utt1"] and len(subset) == 2
+
+
 def test_failed_build_leaves_nothing_behind(tmp_path: Path) -> None:
     utterances = flac_corpus(tmp_path / "audio", 3)
 
