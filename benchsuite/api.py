@@ -225,8 +225,9 @@ class Dataset(ABC):
     """A corpus opened from a data root.  Cheap to construct; audio opened lazily."""
 
     name: str = ""
-    task: Task = Task.SPOOF
+    task: Task = Task.SPOOF  # a dataset serving several tasks picks one with its `task` option
     sample_rate: int = 16000
+    channel: int | None = None  # which channel of multi-channel audio to read (None: refuse multi-channel)
 
     @abstractmethod
     def split_names(self) -> list[str]:

@@ -203,18 +203,19 @@ class _Cell:
         return tuple(declared) or tuple(sorted({u.label for u in train.utterances}))
 
     def loader(self, split: SplitData, class_names: tuple[str, ...], *, train: bool, as_list: bool,
-               labelled: bool = True) -> torch.utils.data.DataLoader:
+               from_train_dataset: bool, labelled: bool = True) -> torch.utils.data.DataLoader:
         recipe = self.recipe
         policy = recipe.train_crop if train else recipe.eval_crop
         labels = labels_for(self.task, split.utterances, class_names) if labelled else np.zeros(len(split.utterances), np.int64)
         augment = self.augmentations() if train else []
-        dataset_name = self.ident["train_dataset"] if train else self.ident["dataset"]
+        dataset_name = self.ident["train_dataset"] if from_train_dataset else self.ident["dataset"]
+        source = self.train_dataset if from_train_dataset else self.eval_dataset
         audio = audio_source(split.utterances, enabled=bool(self.runtime.get("audio_cache")),
-                             key=f"{dataset_name}-{split.name}", sample_rate=self.eval_dataset.sample_rate,
-                             notice_key=dataset_name)
-        dataset = WaveformDataset(split.utterances, labels, sample_rate=self.eval_dataset.sample_rate,
+                             key=f"{dataset_name}-{split.name}", sample_rate=source.sample_rate,
+                             notice_key=dataset_name, channel=source.channel)
+        dataset = WaveformDataset(split.utterances, labels, sample_rate=source.sample_rate,
                                   crop_samples=recipe.crop_samples, crop_policy=policy, seed=self.seed,
-                                  augment=augment, audio=audio, notice_key=dataset_name)
+                                  augment=augment, audio=audio, notice_key=dataset_name, channel=source.channel)
         batch = recipe.batch_size if train else eval_batch_size(recipe, policy, as_list)
         workers = int(self.runtime.get("num_workers") or 0)
         return make_loader(dataset, batch_size=batch, shuffle=train, seed=self.seed, as_list=as_list,
@@ -285,10 +286,13 @@ class _Cell:
         checkpoint_dir = self.cell_dir / "checkpoints"
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
         head = None if estimator else self.head_for(model, len(class_names))
-        train_loader = self.loader(train, class_names, train=True, as_list=estimator)
+        train_loader = self.loader(train, class_names, train=True, as_list=estimator, from_train_dataset=True)
         if ranks.active and not estimator:
             train_loader = distributed.shard_loader(train_loader, ranks)
-        dev_loader = self.loader(dev, class_names, train=False, as_list=estimator) if dev is not None else None
+        # verify dev speakers are not training classes: the dev split is scored on its trials, unlabelled
+        dev_loader = (self.loader(dev, class_names, train=False, as_list=estimator, from_train_dataset=True,
+                                  labelled=task != Task.VERIFY)
+                      if dev is not None else None)
         selection_note = None
 
         if estimator:
@@ -315,7 +319,7 @@ class _Cell:
             selection = {"rule": recipe.selection if selection_note is None else "last", "epoch": best_epoch,
                          "value": summary.best_value}
         eval_started = time.monotonic()
-        eval_loader = self.loader(evaluation, class_names, train=False, as_list=estimator,
+        eval_loader = self.loader(evaluation, class_names, train=False, as_list=estimator, from_train_dataset=False,
                                   labelled=task != Task.VERIFY)
         cohort = (self._cohort(model, train, class_names)
                   if task == Task.VERIFY and recipe.score_norm == "asnorm" else None)
@@ -361,7 +365,9 @@ class _Cell:
         def score(split: SplitData, loader, cohort: np.ndarray | None = None, outputs: torch.Tensor | None = None):
             if task == Task.VERIFY:
                 emb = embeddings(model, loader, self.device, self.autocast, recipe)
-                return verify_scores(split, emb, cohort=cohort, recipe=recipe)
+                # dev selection compares epochs on raw cosine scores; score normalisation is for the final eval
+                return verify_scores(split, emb, cohort=cohort,
+                                     recipe=recipe if cohort is not None else recipe.replace(score_norm="none"))
             if outputs is None:
                 outputs = self._outputs(model, head, loader, estimator)
             if task == Task.SPOOF:
@@ -416,7 +422,7 @@ class _Cell:
         from .sv_scoring import speaker_mean_embeddings
 
         limited = SplitData(train.name, subset(train.utterances, 50 * len(class_names)), source=train.source)
-        loader = self.loader(limited, class_names, train=False, as_list=False)
+        loader = self.loader(limited, class_names, train=False, as_list=False, from_train_dataset=True)
         emb = embeddings(model, loader, self.device, self.autocast, self.recipe)
         return speaker_mean_embeddings(emb.numpy(), [u.label for u in limited.utterances])
 

@@ -7,6 +7,7 @@ was resumed mid-way.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -61,7 +62,8 @@ class WaveformDataset(torch.utils.data.Dataset):
 
     def __init__(self, utterances: Sequence[Utterance], labels: np.ndarray, *, sample_rate: int,
                  crop_samples: int, crop_policy: str, seed: int, augment: Sequence[Augment] = (),
-                 audio: Callable[[int], np.ndarray] | None = None, notice_key: str | None = None):
+                 audio: Callable[[int], np.ndarray] | None = None, notice_key: str | None = None,
+                 channel: int | None = None):
         self.paths = [str(u.path) for u in utterances]
         self.labels = labels
         self.sample_rate = sample_rate
@@ -71,6 +73,7 @@ class WaveformDataset(torch.utils.data.Dataset):
         self.augment = list(augment)
         self.audio = audio
         self.notice_key = notice_key
+        self.channel = channel
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -78,7 +81,7 @@ class WaveformDataset(torch.utils.data.Dataset):
     def load(self, index: int) -> np.ndarray:
         if self.audio is not None:
             return self.audio(index)
-        return read_audio(self.paths[index], self.sample_rate, notice_key=self.notice_key)
+        return read_audio(self.paths[index], self.sample_rate, channel=self.channel, notice_key=self.notice_key)
 
     def __getitem__(self, item: tuple[int, int] | int) -> tuple[torch.Tensor, int, int]:
         index, epoch = item if isinstance(item, tuple) else (item, 0)
@@ -154,21 +157,14 @@ def cache_dir_default() -> Path:
 
 
 def audio_source(utterances: Sequence[Utterance], *, enabled: bool, key: str, sample_rate: int,
-                 notice_key: str | None) -> Callable[[int], np.ndarray] | None:
+                 notice_key: str | None, channel: int | None = None) -> Callable[[int], np.ndarray] | None:
     """The decoded-audio cache when enabled (built once per split, reused by every model and seed)."""
     if not enabled:
         return None
     from .audio_cache import DecodedAudioCache
 
     cache = DecodedAudioCache.build_or_open(
-        cache_dir_default() / "decoded", key, utterances, sample_rate,
-        lambda path: read_audio(path, sample_rate, notice_key=notice_key),
+        cache_dir_default() / "decoded", key if channel is None else f"{key}-channel{channel}", utterances,
+        sample_rate, functools.partial(read_audio, sample_rate=sample_rate, channel=channel, notice_key=notice_key),
     )
     return cache.waveform
-
-
-def describe_batch(batch: Any) -> str:
-    waves = batch[0]
-    if isinstance(waves, list):
-        return f"{len(waves)} variable-length waveforms"
-    return f"waveforms {tuple(waves.shape)}"

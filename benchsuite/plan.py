@@ -104,11 +104,22 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
     if options.metrics:
         metric_tasks = {registry.metrics.get(n).spec.task for n in options.metrics}
 
+    def data_entry(name: str) -> dict[str, Any]:
+        src = sources.get(name, DataSource())
+        opts = {**src.options, **dataset_overrides(name, overrides)}
+        return {"root": str(src.root) if src.root else None, "options": opts}
+
+    model_tasks = {task for m in models for task in m.spec.tasks}
     checks = _DatasetChecks(check_audio)
     cells: list[Cell] = []
     for dreg in datasets:
         dspec = dreg.spec
-        if metric_tasks is not None and dspec.task not in metric_tasks:
+        eval_data = data_entry(dspec.name)
+        # a dataset serving several tasks picks one with its `task` option; otherwise the spec's task holds
+        if "task" not in eval_data["options"] and dspec.task not in model_tasks:
+            continue
+        task = checks.open(dspec, eval_data).task
+        if metric_tasks is not None and task not in metric_tasks:
             continue
         train_name = dspec.name
         if dspec.eval_only:
@@ -116,16 +127,18 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
             if not train_name:
                 raise ConfigError(f"dataset {dspec.name!r} has no training data; choose one with --train-on NAME")
             treg = registry.datasets.get(train_name)
-            if treg.spec.task != dspec.task:
-                raise ConfigError(f"--train-on {train_name}: task {treg.spec.task} does not match {dspec.name}'s {dspec.task}")
             if not _available(treg.spec, sources):
                 raise ConfigError(f"--train-on {train_name}: give its data with --data-root {train_name}=DIR")
+        train_data = data_entry(train_name)
+        train_task = checks.open(registry.datasets.get(train_name).spec, train_data).task
+        if train_task != task:
+            raise ConfigError(f"--train-on {train_name}: its task {train_task} does not match {dspec.name}'s {task}")
         for mreg in models:
-            mspec = mreg.spec
-            if dspec.task not in mspec.tasks:
+            if task not in mreg.spec.tasks:
                 continue
             for seed in options.seeds:
-                cells.append(_make_cell(registry, dreg, train_name, mreg, seed, options, sources, overrides, checks))
+                cells.append(_make_cell(registry, dreg, train_name, mreg, seed, options, task, eval_data, train_data,
+                                        checks, overrides))
 
     if not cells:
         raise ConfigError(_empty_plan_message(models, datasets, options))
@@ -156,36 +169,34 @@ class _DatasetChecks:
 
     def __init__(self, check_audio: bool):
         self.check_audio = check_audio
+        self.opened: dict[str, Dataset] = {}
         self.fingerprints: dict[str, str] = {}
 
-    def fingerprint(self, spec: DatasetSpec, entry: dict[str, Any]) -> str:
+    def open(self, spec: DatasetSpec, entry: dict[str, Any]) -> Dataset:
         key = json.dumps([spec.name, entry], sort_keys=True, default=str)
-        if key not in self.fingerprints:
+        if key not in self.opened:
             dataset = open_dataset(spec, entry)
             dataset.validate(check_audio=self.check_audio)
+            self.opened[key] = dataset
             self.fingerprints[key] = dataset.fingerprint()
-        return self.fingerprints[key]
+        return self.opened[key]
+
+    def fingerprint(self, spec: DatasetSpec, entry: dict[str, Any]) -> str:
+        self.open(spec, entry)
+        return self.fingerprints[json.dumps([spec.name, entry], sort_keys=True, default=str)]
 
 
 def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Registered, seed: int,
-               options: RunOptions, sources: dict[str, DataSource], overrides: list[Override],
-               checks: _DatasetChecks) -> Cell:
+               options: RunOptions, task: Task, eval_data: dict[str, Any], train_data: dict[str, Any],
+               checks: _DatasetChecks, overrides: list[Override] | None = None) -> Cell:
     dspec: DatasetSpec = dreg.spec
     mspec: ModelSpec = mreg.spec
-    recipe = mspec.recipe(options.profile, dspec.task)
+    recipe = mspec.recipe(options.profile, task)
     model_config = mspec.config_class()
-    recipe, model_config = apply_model_overrides(mspec.name, recipe, model_config, overrides)
-
-    def data_entry(name: str) -> dict[str, Any]:
-        src = sources.get(name, DataSource())
-        opts = {**src.options, **dataset_overrides(name, overrides)}
-        return {"root": str(src.root) if src.root else None, "options": opts}
-
-    eval_data = data_entry(dspec.name)
-    train_data = data_entry(train_name)
+    recipe, model_config = apply_model_overrides(mspec.name, recipe, model_config, overrides or [])
     treg = registry.datasets.get(train_name)
     identity = {
-        "task": dspec.task.value,
+        "task": task.value,
         "dataset": dspec.name,
         "dataset_options": eval_data["options"],
         "dataset_fingerprint": checks.fingerprint(dspec, eval_data),
