@@ -16,11 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import torch
 
 from benchsuite.api import ModelSpec, Recipe, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
-from builders_core import REPO, TESTPLUGIN, benchsuite_cmd
+from builders_core import REPO, TESTPLUGIN, benchsuite_cmd, write_tiny_la
 
 FAKE_SLURM = REPO / "tests" / "fake_slurm"
 TESTS = REPO / "tests"
@@ -67,6 +68,18 @@ def install_scale_plugin(folder: Path) -> Path:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: benchsuite-scaletest\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[benchsuite]\nscale-test = builders_scale\n")
     return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_la(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The core tests' tiny ASVspoof-2019-layout corpus (import this fixture into a test module)."""
+    return write_tiny_la(tmp_path_factory.mktemp("tiny_la"))
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose entry-point metadata loads this module as the plugin ``scale-test``."""
+    return install_scale_plugin(tmp_path_factory.mktemp("scale_plugin"))
 
 
 def scale_env(plugin_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

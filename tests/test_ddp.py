@@ -25,18 +25,8 @@ import torch
 from benchsuite.api import ConfigError
 from benchsuite.data import EpochSampler
 from benchsuite.distributed import ShardedEpochSampler, per_process_batch
-from builders_core import run_cli, write_tiny_la
-from builders_scale import executor_record, install_scale_plugin, scale_env, start_cli, wait_for
-
-
-@pytest.fixture(scope="module")
-def tiny_la(tmp_path_factory) -> Path:
-    return write_tiny_la(tmp_path_factory.mktemp("tiny_la"))
-
-
-@pytest.fixture(scope="module")
-def plugin_dir(tmp_path_factory) -> Path:
-    return install_scale_plugin(tmp_path_factory.mktemp("scale_plugin"))
+from builders_core import run_cli
+from builders_scale import executor_record, plugin_dir, scale_env, start_cli, tiny_la, wait_for  # noqa: F401 (fixtures)
 
 
 def _single_process_batches(size: int, batch: int, seed: int, epoch: int) -> list[list[int]]:

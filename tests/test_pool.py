@@ -15,18 +15,10 @@ from benchsuite.cli import cli
 from benchsuite.executor import LocalExecutor
 from benchsuite.executor_options import build_executor, parse_gpus
 from benchsuite.pool import PoolExecutor, describe_exit
-from builders_core import run_cli, write_tiny_la
-from builders_scale import executor_record, install_scale_plugin, results, scale_env, scores, start_cli, wait_for
-
-
-@pytest.fixture(scope="module")
-def tiny_la(tmp_path_factory) -> Path:
-    return write_tiny_la(tmp_path_factory.mktemp("tiny_la"))
-
-
-@pytest.fixture(scope="module")
-def plugin_dir(tmp_path_factory) -> Path:
-    return install_scale_plugin(tmp_path_factory.mktemp("scale_plugin"))
+from builders_core import run_cli
+from builders_scale import (  # noqa: F401 (plugin_dir, tiny_la: fixtures)
+    executor_record, plugin_dir, results, scale_env, scores, start_cli, tiny_la, wait_for,
+)
 
 
 def test_pool_matches_local_and_a_killed_worker_takes_only_its_cell(tiny_la, plugin_dir, tmp_path):

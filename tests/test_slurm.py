@@ -23,21 +23,11 @@ from benchsuite.progress import Progress
 from benchsuite.registry import build_registry
 from benchsuite.runner import run_benchmark
 from benchsuite.slurm import SlurmExecutor, check_slurm_mem, parse_slurm_time
-from builders_core import TESTPLUGIN, run_cli, write_tiny_la
-from builders_scale import (
-    FAKE_SLURM, LOADED, TESTS, array_task_env, executor_record, fake_slurm_calls, fake_slurm_env, install_scale_plugin,
-    scale_env, scores, wait_for,
+from builders_core import TESTPLUGIN, run_cli
+from builders_scale import (  # noqa: F401 (plugin_dir, tiny_la: fixtures)
+    FAKE_SLURM, LOADED, TESTS, array_task_env, executor_record, fake_slurm_calls, fake_slurm_env, plugin_dir,
+    scale_env, scores, tiny_la, wait_for,
 )
-
-
-@pytest.fixture(scope="module")
-def tiny_la(tmp_path_factory) -> Path:
-    return write_tiny_la(tmp_path_factory.mktemp("tiny_la"))
-
-
-@pytest.fixture(scope="module")
-def plugin_dir(tmp_path_factory) -> Path:
-    return install_scale_plugin(tmp_path_factory.mktemp("scale_plugin"))
 
 
 def _run_args(tiny_la: Path) -> list[str]:
