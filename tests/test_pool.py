@@ -101,3 +101,12 @@ def test_exit_descriptions():
     assert "rank 1 of 2" in describe_exit(-15, 7, 1, 2) and "SIGTERM" in describe_exit(-15, 7, 1, 2)
     assert describe_exit(1, 5, 0, 1) == ("worker process 5 exited with code 1 without writing a result "
                                          "(its traceback is in the log above)")
+
+
+def test_gpu_slots_pack_cells_and_give_each_rank_its_own_device():
+    packed = PoolExecutor(gpus=[0, 1], cells_per_gpu=2)
+    free = {0: 2, 1: 2}
+    assert [packed._take_gpus(free) for _ in range(5)] == [(0,), (1,), (0,), (1,), None]
+    ddp = PoolExecutor(gpus=[0, 1, 2], ddp=2)
+    free = {0: 1, 1: 1, 2: 1}
+    assert ddp._take_gpus(free) == (0, 1) and ddp._take_gpus(free) is None

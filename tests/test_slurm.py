@@ -171,3 +171,27 @@ def test_local_cluster_wait_runs_real_jobs_and_a_preempted_job_resumes(tiny_la, 
     assert result["training"]["resumed_from_epoch"] >= 1
     assert executor_record(cell)["attempts"] == 2
     assert summary.reports["html"].exists()  # --wait renders the report once everything is done
+
+
+def test_a_ddp_cell_runs_as_n_tasks_of_one_slurm_job(tiny_la, plugin_dir, tmp_path):
+    record = tmp_path / "fake_slurm"
+    env = fake_slurm_env(plugin_dir, record)
+    out = tmp_path / "out"
+    submitted = run_cli("run", "--models", "tiny-bn", "--datasets", "asvspoof2019-la", "--data-root",
+                        f"asvspoof2019-la={tiny_la}", "--profile", "quick", "--seeds", "2", "--set",
+                        "model.tiny-bn.epochs=2", "--executor", "slurm", "--ddp", "2", "--out", str(out), "--no-report",
+                        env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    script = record / "sbatch-4242.sh"
+    assert "#SBATCH --ntasks-per-node=2" in script.read_text().splitlines()
+    cell = next(p.parent for p in out.glob("cells/*/executor.json") if executor_record(p.parent)["job_id"] == "4242_0")
+    # the fake srun starts both tasks (SLURM_PROCID 0 and 1); they meet through submitit's rendezvous variables
+    ran = subprocess.run(["bash", str(script)], env=array_task_env(env, "4242", 0, ntasks=2), capture_output=True,
+                         text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads((cell / "result.json").read_text())
+    assert result["status"] == "done"
+    assert result["provenance"]["distributed"]["world_size"] == 2
+    assert result["provenance"]["distributed"]["backend"] == "gloo"
+    assert sorted(p.name for p in (out / "slurm" / "4242_0").glob("*_result.pkl")) == ["4242_0_0_result.pkl",
+                                                                                     "4242_0_1_result.pkl"]
