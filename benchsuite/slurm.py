@@ -233,6 +233,16 @@ class SlurmExecutor(Executor):
         self.poll_seconds = poll_seconds if poll_seconds is not None else (30.0 if cluster == "slurm" else 1.0)
         self.submitted: list[str] = []  # job ids of this submission
         self.detached = not wait  # `run` returns right after submitting
+        if cluster == "slurm":
+            self._check_environment()  # before any planning or data validation
+
+    @staticmethod
+    def _check_environment() -> None:
+        _require_submitit()
+        missing = [cmd for cmd in ("sbatch", "srun") if shutil.which(cmd) is None]
+        if missing:
+            raise ConfigError(f"--executor slurm: {' and '.join(missing)} not found on PATH; submit from a Slurm "
+                              f"login node (or use --executor pool on this machine)")
 
     # ---------------------------------------------------------------- submission
 
@@ -245,10 +255,7 @@ class SlurmExecutor(Executor):
                                        gpus_per_node=self.ddp if self.gpus_per_task else 0,
                                        **({"setup": self.setup} if self.setup else {}))
             return executor
-        missing = [cmd for cmd in ("sbatch", "srun") if shutil.which(cmd) is None]
-        if missing:
-            raise ConfigError(f"--executor slurm: {' and '.join(missing)} not found on PATH; submit from a Slurm "
-                              f"login node (or use --executor pool on this machine)")
+        self._check_environment()
         executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=MAX_REQUEUES)
         parameters: dict[str, Any] = {"job_name": "benchsuite", "time": self.time_minutes, "nodes": 1,
                                       "ntasks_per_node": self.ddp,

@@ -111,14 +111,22 @@ def test_sbatch_array_status_and_a_preempted_task_that_requeues_and_resumes(tiny
     assert states == {cells["4242_0"].name: "running", cell.name: "done"}
 
 
-def test_slurm_needs_submitit_and_sbatch(tmp_path, monkeypatch):
+def test_slurm_needs_submitit_and_sbatch(tiny_la, plugin_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, no srun
     with pytest.raises(ConfigError, match=r"--executor slurm: sbatch and srun not found on PATH"):
-        SlurmExecutor().run([], tmp_path, Progress(quiet=True))
+        SlurmExecutor()
     monkeypatch.setitem(sys.modules, "submitit", None)  # as if not installed
     monkeypatch.setenv("PATH", str(FAKE_SLURM))
     with pytest.raises(ConfigError, match=r"--executor slurm needs submitit: pip install 'benchsuite\[slurm\]'"):
-        SlurmExecutor().run([], tmp_path, Progress(quiet=True))
+        SlurmExecutor()
+    monkeypatch.undo()
+    # from the command line: one line, exit code 2, before any planning
+    env = scale_env(plugin_dir, {"PATH": str(Path(sys.executable).parent)})
+    refused = run_cli("run", "--models", "tiny-cnn", "--datasets", "asvspoof2019-la", "--data-root",
+                      f"asvspoof2019-la={tiny_la}", "--executor", "slurm", "--out", str(tmp_path / "out"), env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: --executor slurm: sbatch and srun not found")
+    assert not (tmp_path / "out").exists()
 
 
 def test_slurm_option_values():
