@@ -174,26 +174,23 @@ def cell_states(out_root: Path) -> list[dict[str, Any]]:
             row["status"] = "running" if pool_record_is_live(record) else "incomplete"
             row["where"] = f"{record.get('host')} pid {','.join(str(p) for p in record.get('pids') or [])}"
         rows.append(row)
-    waiting = [r for r in rows if r["status"] is None and r["executor"] == "slurm" and r["job_id"]]
-    states = queue_states([r["job_id"] for r in waiting]) if waiting else {}
-    for row in rows:
-        if row["status"] is not None:
-            continue
-        if row in waiting and states is not None:
-            state = states.get(str(row["job_id"]))
-            row["where"] = state
-            if state in RUNNING_STATES:
-                row["status"] = "running"
-            elif state in QUEUED_STATES:
-                row["status"] = "pending"
-            else:
-                row["status"] = "incomplete"
-                row["where"] = "no longer queued"
-        elif row in waiting:
-            # no squeue here (another machine than the cluster's): judge from the cell directory
+    queued = [r for r in rows if r["status"] is None and r["executor"] == "slurm" and r["job_id"]]
+    states = queue_states([r["job_id"] for r in queued]) if queued else {}
+    for row in queued:
+        if states is None:
+            # no squeue here (not the cluster's login node): judge from the cell directory
             started = (store.cell_dir(row["cell_id"]) / "config.yaml").exists()
             row["status"] = "running" if started else "pending"
+            continue
+        state = states.get(str(row["job_id"]))
+        if state in RUNNING_STATES:
+            row["status"], row["where"] = "running", state
+        elif state in QUEUED_STATES:
+            row["status"], row["where"] = "pending", state
         else:
+            row["status"], row["where"] = "incomplete", "no longer queued"
+    for row in rows:
+        if row["status"] is None:
             row["status"] = "incomplete"
     return rows
 

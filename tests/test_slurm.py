@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -203,3 +204,22 @@ def test_a_ddp_cell_runs_as_n_tasks_of_one_slurm_job(tiny_la, plugin_dir, tmp_pa
     assert result["provenance"]["distributed"]["backend"] == "gloo"
     assert sorted(p.name for p in (out / "slurm" / "4242_0").glob("*_result.pkl")) == ["4242_0_0_result.pkl",
                                                                                      "4242_0_1_result.pkl"]
+
+
+def test_cell_states_without_squeue_and_for_pool_records(tmp_path, monkeypatch):
+    from benchsuite.executor import write_executor_record
+    from benchsuite.slurm import cell_states
+
+    monkeypatch.setenv("PATH", str(tmp_path / "no-slurm-here"))
+    write_executor_record(tmp_path, "a-queued", {"executor": "slurm", "job_id": "77_0"})
+    write_executor_record(tmp_path, "b-started", {"executor": "slurm", "job_id": "77_1"})
+    (tmp_path / "cells" / "b-started" / "config.yaml").write_text("identity: {}\n")
+    host = socket.gethostname()
+    write_executor_record(tmp_path, "c-live", {"executor": "pool", "host": host, "pids": [os.getpid()]})
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    write_executor_record(tmp_path, "d-dead", {"executor": "pool", "host": host, "pids": [dead.pid]})
+    (tmp_path / "cells" / "e-local").mkdir()
+    states = {row["cell_id"]: row["status"] for row in cell_states(tmp_path)}
+    assert states == {"a-queued": "pending", "b-started": "running", "c-live": "running", "d-dead": "incomplete",
+                      "e-local": "incomplete"}
