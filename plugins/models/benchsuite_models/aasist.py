@@ -26,8 +26,9 @@ from torch import nn
 from benchsuite.api import Baseline, ModelSpec, Recipe, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
 
-from .blocks import GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, pairwise_products, rename_state_dict
-from .sinc import FixedSincFilterbank, mask_filter_bands
+from .blocks import (GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, max_pool_bands_and_time,
+                     pairwise_products, rename_state_dict)
+from .sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
 PAPER = ("J.-w. Jung, H.-S. Heo, H. Tak, H.-j. Shim, J. S. Chung, B.-J. Lee, H.-J. Yu, N. Evans, "
          "\"AASIST: Audio anti-spoofing using integrated spectro-temporal graph attention networks\", ICASSP 2022")
@@ -185,7 +186,7 @@ class Aasist(nn.Module):
         bands = self.sinc(waveforms)
         if self.training and self.config.freq_mask_filters > 0:
             bands = mask_filter_bands(bands, self.config.freq_mask_filters, self.config.sinc_filters)
-        x = F.max_pool2d(bands.abs().unsqueeze(1), (3, 3))
+        x = max_pool_bands_and_time(magnitude(bands))  # = F.max_pool2d(|bands|, (3, 3))
         x = F.selu(self.input_bn(x), inplace=True)
         encoded = self.encoder(x).abs()  # [B, C, rows, frames]; both graphs read |e|
 

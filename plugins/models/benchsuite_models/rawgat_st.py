@@ -29,8 +29,8 @@ from torch import nn
 from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
 
-from .blocks import GraphAttention, GraphPool, ResidualBlock2d, rename_state_dict
-from .sinc import FixedSincFilterbank, mask_filter_bands
+from .blocks import GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time, rename_state_dict
+from .sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
 PAPER = ("H. Tak, J.-w. Jung, J. Patino, M. Kamble, M. Todisco, N. Evans, \"End-to-end spectro-temporal graph "
          "attention networks for speaker verification anti-spoofing and speech deepfake detection\", "
@@ -123,7 +123,7 @@ class RawGatSt(nn.Module):
         bands = self.sinc(waveforms)
         if self.training and self.config.freq_mask_filters > 0:
             bands = mask_filter_bands(bands, self.config.freq_mask_filters, self.config.sinc_filters)
-        x = F.max_pool2d(bands.abs().unsqueeze(1), (3, 3))
+        x = max_pool_bands_and_time(magnitude(bands))  # = F.max_pool2d(|bands|, (3, 3))
         x = F.selu(self.input_bn(x), inplace=True)
 
         spectral = self.spectral_encoder(x).abs().amax(dim=3).transpose(1, 2)  # [B, rows, C]

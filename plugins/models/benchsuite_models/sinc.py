@@ -161,6 +161,11 @@ class FixedSincFilterbank(nn.Module):
         return filtered.reshape(batch, bands, n_blocks * hop)[..., :out_length]
 
 
+def magnitude(bands: torch.Tensor) -> torch.Tensor:
+    """``|bands|``, in place when no gradient flows (the filterbank output is a fresh tensor)."""
+    return bands.abs() if bands.requires_grad else bands.abs_()
+
+
 def mask_filter_bands(features: torch.Tensor, max_width: int, n_filters: int) -> torch.Tensor:
     """Training-time frequency masking of the reference code (``Freq_aug``):
     zero a run of ``width`` consecutive filter bands, ``width`` uniform in
