@@ -82,6 +82,7 @@ def _history(cell: Path) -> list[float]:
     return [record["train_loss"] for record in state["history"]]
 
 
+@pytest.mark.slow
 def test_ddp2_on_gloo_follows_the_single_process_loss_curve_and_resumes_after_a_killed_rank(
         tiny_la, plugin_dir, tmp_path):
     env = scale_env(plugin_dir)

@@ -21,6 +21,7 @@ from builders_scale import (  # noqa: F401 (plugin_dir, tiny_la: fixtures)
 )
 
 
+@pytest.mark.slow
 def test_pool_matches_local_and_a_killed_worker_takes_only_its_cell(tiny_la, plugin_dir, tmp_path):
     env = scale_env(plugin_dir)
     # 4 cells: tiny-cnn x seeds 1-4; slow steps leave time to kill one worker mid-cell

@@ -42,6 +42,7 @@ SLURM_ARGS = ["--executor", "slurm", "--slurm-partition", "gpu", "--slurm-time",
               "--slurm-account", "speech", "--slurm-qos", "normal", "--slurm-setup", "export BENCHSUITE_SETUP_RAN=1"]
 
 
+@pytest.mark.slow
 def test_sbatch_array_status_and_a_preempted_task_that_requeues_and_resumes(tiny_la, plugin_dir, tmp_path,
                                                                              monkeypatch):
     record = tmp_path / "fake_slurm"
@@ -141,6 +142,7 @@ def test_slurm_option_values():
         check_slurm_mem("16 GB")
 
 
+@pytest.mark.slow
 def test_local_cluster_wait_runs_real_jobs_and_a_preempted_job_resumes(tiny_la, plugin_dir, tmp_path, monkeypatch):
     # submitit's local executor: each cell a real subprocess job with Slurm's signal/requeue protocol
     env = scale_env(plugin_dir)
@@ -182,6 +184,7 @@ def test_local_cluster_wait_runs_real_jobs_and_a_preempted_job_resumes(tiny_la, 
     assert summary.reports["html"].exists()  # --wait renders the report once everything is done
 
 
+@pytest.mark.slow
 def test_a_ddp_cell_runs_as_n_tasks_of_one_slurm_job(tiny_la, plugin_dir, tmp_path):
     record = tmp_path / "fake_slurm"
     env = fake_slurm_env(plugin_dir, record)
