@@ -126,12 +126,13 @@ def _failure_body(identity: dict[str, Any], exc: BaseException) -> dict[str, Any
         "status": "failed",
         "error": {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__,
                   "traceback": traceback.format_exc()},
-        **_descriptive(identity),
+        **describe_identity(identity),
         "metrics": {}, "metric_info": {}, "breakdown": {}, "notes": {}, "extra": {},
     }
 
 
-def _descriptive(identity: dict[str, Any]) -> dict[str, Any]:
+def describe_identity(identity: dict[str, Any]) -> dict[str, Any]:
+    """The descriptive part of a result (task, dataset, model, recipe) from a cell identity."""
     return {
         "task": identity["task"],
         "profile": identity["profile"],
@@ -335,7 +336,7 @@ class _Cell:
             dev_metrics = compute_metrics(self.registry, task, scorer(dev, dev_loader))
             results["dev"] = dev_metrics.values
         info = {**(dev_metrics.info if dev_metrics else {}), **metrics.info}
-        described = _descriptive(self.ident)
+        described = describe_identity(self.ident)
         return {
             **described,
             "dataset": {**described["dataset"], "eval_split": evaluation.name, "dev_split": dev.name if dev else None},

@@ -75,7 +75,7 @@ def record_lost_cell(config: dict[str, Any], out_root: Path, error_type: str, me
     """Store a failed result for a cell whose process died before writing one
     (killed, out of memory, a cluster job lost); the next run resumes it from
     its last checkpoint."""
-    from .cell import _descriptive
+    from .cell import describe_identity
     from .plan import cell_id_for
     from .provenance import command_line, now_iso, provenance
     from .store import ResultsStore
@@ -85,7 +85,7 @@ def record_lost_cell(config: dict[str, Any], out_root: Path, error_type: str, me
     result = {
         "status": "failed",
         "error": {"type": error_type, "message": message, "traceback": ""},
-        **_descriptive(identity),
+        **describe_identity(identity),
         "metrics": {}, "metric_info": {}, "breakdown": {}, "notes": {}, "extra": {},
         "provenance": provenance(
             config["runtime"].get("device", "unknown"), start, now_iso(), wall_seconds, None,

@@ -59,6 +59,9 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     if options.render_report:
         summary.reports = render(out, options.command)
     summary.seconds = time.monotonic() - started
+    if getattr(executor, "detached", False) and pending:
+        progress.end_run(f"submitted {len(pending)} cell(s); nothing has run here yet")
+        return summary
     progress.end_run(f"finished in {format_duration(summary.seconds)}: {len(summary.results) - len(summary.failed)} "
                      f"done, {len(summary.failed)} failed")
     return summary

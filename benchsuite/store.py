@@ -91,7 +91,12 @@ class ResultsStore:
     def write_result(self, cell_id: str, result: dict) -> None:
         result = {"schema_version": SCHEMA_VERSION, "cell_id": cell_id, **result}
         atomic_write_json(self.result_path(cell_id), result)
-        self._index_one(self.cell_dir(cell_id), result)
+        try:
+            self._index_one(self.cell_dir(cell_id), result)
+        except sqlite3.Error:
+            # e.g. SQLite on a cluster's shared filesystem: the cell directory is the source
+            # of truth and a stale index is rebuilt from it on the next read
+            pass
 
     def write_config(self, cell_id: str, config: dict) -> None:
         atomic_write_text(self.cell_dir(cell_id) / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
