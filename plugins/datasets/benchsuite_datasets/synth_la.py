@@ -1,0 +1,498 @@
+"""``synth-la``: a synthetic anti-spoofing corpus in the exact ASVspoof 2019 LA layout.
+
+Real corpora cannot be downloaded where this suite is developed and tested, so
+the default benchmark runs on a corpus generated here:
+
+* bona fide speech comes from the source-filter voice of :mod:`.voice`
+  (glottal pulses with jitter and shimmer, moving formants, fricative noise,
+  syllable energy, pauses), one stable voice per speaker;
+* every "attack" system re-synthesises the same kind of content (a fresh
+  utterance plan of a speaker of that split) with the artefacts of one family
+  of synthesis or conversion systems: vocoder excitation and voicing decisions,
+  over-smoothed trajectories, smoothed envelopes, Griffin-Lim or noisy phase,
+  band limitation, codec quantisation, waveform concatenation;
+* as in ASVspoof 2019, train and dev use A01-A06 and eval A07-A19: A16 and A19
+  are A04 and A06 again, A07, A08, A11-A15 are variants or combinations of
+  the training families, A09, A10, A17 and A18 are families never seen in
+  training, and A17/A18 are the subtle ones;
+* every utterance, bona fide or spoof, then passes the same kind of recording
+  channel (a spectral slope and background noise drawn per utterance), so the
+  channel is no cue.
+
+All draws come from generators seeded by ``(seed, split, index)``: the same
+seed gives byte-identical protocols and audio, whatever the number of worker
+processes.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import scipy.fft
+
+from benchsuite.api import ConfigError
+
+from . import voice as v
+
+GENERATOR = "synth-la"
+# Bump whenever the audio or protocols change for the same options: cached
+# corpora are keyed by it, so a new generator never reuses a stale corpus.
+GENERATOR_VERSION = 1
+MANIFEST = "synth-la.json"
+
+SPLITS = ("train", "dev", "eval")
+SPLIT_INDEX = {"train": 0, "dev": 1, "eval": 2}
+PREFIX = {"train": "LA_T", "dev": "LA_D", "eval": "LA_E"}
+AUDIO_DIR = {split: f"ASVspoof2019_LA_{split}" for split in SPLITS}
+PROTOCOL_DIR = "ASVspoof2019_LA_cm_protocols"
+PROTOCOL = {"train": "ASVspoof2019.LA.cm.train.trn.txt", "dev": "ASVspoof2019.LA.cm.dev.trl.txt",
+            "eval": "ASVspoof2019.LA.cm.eval.trl.txt"}
+TRAIN_ATTACKS = tuple(f"A{i:02d}" for i in range(1, 7))
+EVAL_ATTACKS = tuple(f"A{i:02d}" for i in range(7, 20))
+# speaker ids of the real corpus, so that per-speaker breakdowns look familiar
+SPEAKERS = {
+    "train": tuple(f"LA_{i:04d}" for i in range(79, 99)),
+    "dev": tuple(f"LA_{i:04d}" for i in (*range(69, 79), *range(99, 109))),
+    "eval": tuple(f"LA_{i:04d}" for i in range(1, 69) if i != 62),
+}
+# streams of the seed that are not per-utterance
+_STREAM_SPEAKERS = 101
+_STREAM_LAYOUT = 102
+
+
+@dataclass(frozen=True)
+class SynthLaSizes:
+    """How big the corpus is.  Defaults: ~3,300 utterances of 1-4 s, 15 % bona fide."""
+
+    train: int = 1200
+    dev: int = 600
+    eval: int = 1500
+    bonafide_fraction: float = 0.15
+    speakers_train: int = 20
+    speakers_dev: int = 20
+    speakers_eval: int = 67
+    min_seconds: float = 1.0
+    max_seconds: float = 4.0
+
+    def __post_init__(self) -> None:
+        for split in SPLITS:
+            attacks = TRAIN_ATTACKS if split != "eval" else EVAL_ATTACKS
+            count = getattr(self, split)
+            if not isinstance(count, int) or count < len(attacks) + 2:
+                raise ConfigError(f"synth-la option {split}={count!r}: expected an integer of at least "
+                                  f"{len(attacks) + 2} (one bona fide pair and every attack of the split)")
+            speakers = getattr(self, f"speakers_{split}")
+            if not isinstance(speakers, int) or not 1 <= speakers <= len(SPEAKERS[split]):
+                raise ConfigError(f"synth-la option speakers_{split}={speakers!r}: expected 1 to "
+                                  f"{len(SPEAKERS[split])}")
+        if not 0.0 < self.bonafide_fraction < 1.0:
+            raise ConfigError(f"synth-la option bonafide_fraction={self.bonafide_fraction!r}: expected a fraction "
+                              f"between 0 and 1")
+        if not 0.3 <= self.min_seconds <= self.max_seconds <= 30.0:
+            raise ConfigError(f"synth-la options min_seconds={self.min_seconds!r}, max_seconds={self.max_seconds!r}: "
+                              f"expected 0.3 <= min_seconds <= max_seconds <= 30")
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "SynthLaSizes":
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ConfigError(f"synth-la: unknown option(s) {', '.join(unknown)}; known: seed, {', '.join(known)}")
+        values: dict[str, Any] = {}
+        for name, value in options.items():
+            default = getattr(cls, name)
+            try:
+                values[name] = type(default)(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"synth-la option {name}={value!r}: expected a {type(default).__name__}") from None
+            if isinstance(default, int) and values[name] != value and not isinstance(value, str):
+                raise ConfigError(f"synth-la option {name}={value!r}: expected an integer")
+        return cls(**values)
+
+    def speakers(self, split: str) -> tuple[str, ...]:
+        return SPEAKERS[split][: getattr(self, f"speakers_{split}")]
+
+
+SIZE_OPTIONS = tuple(f.name for f in fields(SynthLaSizes))
+
+
+# --------------------------------------------------------------------------- artefacts
+# Each works on an STFT (complex64 [frames, bins]) unless it says otherwise.
+
+
+def griffin_lim(magnitude: np.ndarray, n_samples: int, iterations: int, rng: np.random.Generator) -> np.ndarray:
+    """Phase reconstruction from a magnitude spectrogram, from random phase."""
+    spec = magnitude * np.exp(2j * np.pi * rng.random(magnitude.shape)).astype(np.complex64)
+    for _ in range(iterations):
+        rebuilt = v.stft(v.istft(spec, n_samples))
+        spec = magnitude * np.exp(1j * np.angle(rebuilt)).astype(np.complex64)
+    return spec
+
+
+def phase_noise(spec: np.ndarray, rng: np.random.Generator, spread: float) -> np.ndarray:
+    """Frame-wise phase perturbation, like a vocoder with poor phase modelling."""
+    return spec * np.exp(1j * spread * rng.standard_normal(spec.shape)).astype(np.complex64)
+
+
+def band_limit(spec: np.ndarray, cutoff_hz: float, floor: float = 0.01) -> np.ndarray:
+    """A system running at a lower rate: nothing left above its Nyquist frequency."""
+    gain = np.where(v.BIN_HZ > cutoff_hz, floor, 1.0).astype(np.float32)
+    return spec * gain
+
+
+def _mel_matrix(n_mels: int) -> np.ndarray:
+    mel = lambda hz: 2595.0 * np.log10(1 + hz / 700.0)  # noqa: E731
+    edges_mel = np.linspace(mel(0.0), mel(v.SAMPLE_RATE / 2), n_mels + 2)
+    edges = 700.0 * (10 ** (edges_mel / 2595.0) - 1)
+    bank = np.zeros((n_mels, v.N_BINS), dtype=np.float32)
+    for i in range(n_mels):
+        low, centre, high = edges[i], edges[i + 1], edges[i + 2]
+        bank[i] = np.clip(np.minimum((v.BIN_HZ - low) / (centre - low), (high - v.BIN_HZ) / (high - centre)), 0, None)
+    return bank
+
+
+_MEL_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def mel_smear(magnitude: np.ndarray, n_mels: int) -> np.ndarray:
+    """Magnitudes through a mel filterbank and back (a mel-spectrogram vocoder's
+    input): fine harmonic detail is lost at high frequencies."""
+    if n_mels not in _MEL_CACHE:
+        bank = _mel_matrix(n_mels)
+        back = (bank / np.maximum(bank.sum(axis=0, keepdims=True), 1e-6)).T  # each bin from the bands covering it
+        _MEL_CACHE[n_mels] = (bank.T / np.maximum(bank.sum(axis=1), 1e-6)[None, :], back)
+    forward, back = _MEL_CACHE[n_mels]
+    return np.sqrt(np.maximum((magnitude ** 2) @ forward @ back.T, 0.0)).astype(np.float32)
+
+
+def codec(spec: np.ndarray, step_db: float, floor_db: float) -> np.ndarray:
+    """A transform codec at a low bit rate: log magnitudes quantised in ``step_db``
+    steps and bins more than ``floor_db`` under the frame peak dropped (spectral holes)."""
+    magnitude = np.abs(spec) + 1e-9
+    level = 20 * np.log10(magnitude)
+    peak = level.max(axis=1, keepdims=True)
+    quantised = np.round(level / step_db) * step_db
+    kept = np.where(level > peak - floor_db, 10 ** (quantised / 20), 0.0).astype(np.float32)
+    return spec / magnitude * kept
+
+
+def frame_modulation(spec: np.ndarray, depth: float, period_frames: float, rng: np.random.Generator) -> np.ndarray:
+    """A periodic frame-rate ripple of the magnitude (autoregressive vocoders' hop artefact)."""
+    phase = rng.uniform(0, 2 * np.pi)
+    ripple = 1.0 + depth * np.cos(2 * np.pi * np.arange(spec.shape[0]) / period_frames + phase)
+    return spec * ripple.astype(np.float32)[:, None]
+
+
+def temporal_smear(spec: np.ndarray, width: int) -> np.ndarray:
+    """Over-smoothed magnitude trajectories (an acoustic model averaging over frames), phase kept."""
+    magnitude = np.abs(spec)
+    cums = np.cumsum(np.pad(magnitude, ((width // 2, width - 1 - width // 2), (0, 0)), mode="edge"), axis=0)
+    cums = np.vstack([np.zeros((1, magnitude.shape[1]), dtype=cums.dtype), cums])
+    smoothed = (cums[width:] - cums[:-width]) / width
+    return spec / (magnitude + 1e-9) * smoothed.astype(np.float32)
+
+
+def frequency_warp(spec: np.ndarray, factor: float) -> np.ndarray:
+    """Spectral-filtering voice conversion: magnitudes stretched along frequency by
+    ``factor`` while the source phase is kept, so harmonics and phase disagree."""
+    source_bins = np.arange(v.N_BINS) / factor
+    magnitude = np.abs(spec)
+    lower = np.clip(np.floor(source_bins).astype(int), 0, v.N_BINS - 1)
+    upper = np.clip(lower + 1, 0, v.N_BINS - 1)
+    weight = (source_bins - np.floor(source_bins)).astype(np.float32)
+    warped = magnitude[:, lower] * (1 - weight) + magnitude[:, upper] * weight
+    warped[:, source_bins > v.N_BINS - 1] *= 0.05
+    return spec / (magnitude + 1e-9) * warped
+
+
+def mu_law(wave: np.ndarray, bits: int) -> np.ndarray:
+    """mu-law companding and quantisation at a low bit depth (a narrow-band speech codec), time domain."""
+    peak = max(float(np.max(np.abs(wave))), 1e-9)
+    x = wave / peak
+    mu = 255.0
+    companded = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+    levels = 2 ** (bits - 1)
+    companded = np.round(companded * levels) / levels
+    return (peak * np.sign(companded) * ((1 + mu) ** np.abs(companded) - 1) / mu).astype(np.float32)
+
+
+def oversmooth(plan: v.UtterancePlan, width: int, f0_depth: float) -> v.UtterancePlan:
+    """Statistical-parametric synthesis: averaged trajectories and a compressed
+    pitch range (the global-variance problem)."""
+    smooth = plan.copy()
+    smooth.formants = v._smooth(plan.formants, width)
+    smooth.energy = v._smooth(plan.energy, max(1, width // 2))
+    log_f0 = np.log(plan.f0)
+    centre = float(np.median(log_f0))
+    smooth.f0 = np.exp(centre + f0_depth * (v._smooth(log_f0, width) - centre))
+    return smooth
+
+
+def broaden(plan: v.UtterancePlan, factor: float) -> v.UtterancePlan:
+    """Wider formant bandwidths: a flatter, muffled envelope."""
+    wide = plan.copy()
+    wide.bandwidths = plan.bandwidths * factor
+    return wide
+
+
+def concatenate(plan: v.UtterancePlan, rng: np.random.Generator, options: v.RenderOptions,
+                level_spread_db: float) -> np.ndarray:
+    """Unit selection: segments of two renders of the same plan (different
+    recordings of one voice) joined at segment boundaries without smoothing, so
+    that pitch phase and level jump at the joins.  Returns an STFT."""
+    first = v.render(plan, rng, options)
+    other = plan.copy()
+    other.f0 = plan.f0 * float(rng.uniform(0.96, 1.04))
+    second = v.render(other, rng, options)
+    out = first.copy()
+    edges = [int(b) * v.HOP for b in plan.boundaries] + [len(first)]
+    for index, (start, stop) in enumerate(zip(edges[:-1], edges[1:])):
+        if index % 2:
+            out[start:stop] = second[start:stop] * np.float32(10 ** (rng.uniform(-1, 1) * level_spread_db / 20))
+    return v.stft(out)
+
+
+# --------------------------------------------------------------------------- attack systems
+
+Attack = Callable[[v.UtterancePlan, np.random.Generator], np.ndarray]  # -> STFT before the channel
+
+MIXED = v.RenderOptions(excitation="buzz", voicing_threshold=0.5, aspiration_scale=0.0, max_voiced_hz=4500.0)
+
+
+def _a01(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    magnitude = mel_smear(np.abs(v.render_spectrum(plan, rng)), 80)
+    return griffin_lim(magnitude, plan.n_samples, 6, rng)
+
+
+def _a02(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    return v.render_spectrum(oversmooth(plan, 9, 0.7), rng, MIXED)
+
+
+def _a03(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    options = v.RenderOptions(excitation="buzz", voicing_threshold=0.5, aspiration_scale=0.2, envelope_lifter=24)
+    return v.render_spectrum(plan, rng, options)
+
+
+def _a04(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    return concatenate(plan, rng, v.RenderOptions(), level_spread_db=2.5)
+
+
+def _a05(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    converted = broaden(oversmooth(plan, 7, 0.8), 1.4)
+    spec = v.render_spectrum(converted, rng, v.RenderOptions(excitation="buzz", voicing_threshold=0.4))
+    return v.stft(mu_law(v.istft(spec, plan.n_samples), 10))
+
+
+def _a06(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    spec = frequency_warp(v.render_spectrum(plan, rng), float(rng.uniform(0.88, 1.12)))
+    return phase_noise(spec, rng, 0.5)
+
+
+def _a07(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    magnitude = band_limit(mel_smear(np.abs(v.render_spectrum(plan, rng)), 64), 7000.0)
+    return griffin_lim(magnitude, plan.n_samples, 4, rng)
+
+
+def _a08(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    options = v.RenderOptions(excitation="buzz", voicing_threshold=0.5, aspiration_scale=0.0, max_voiced_hz=3000.0)
+    return v.render_spectrum(oversmooth(plan, 11, 0.6), rng, options)
+
+
+def _a09(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    return codec(v.render_spectrum(plan, rng), step_db=4.0, floor_db=38.0)
+
+
+def _a10(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    spec = frame_modulation(v.render_spectrum(plan, rng), 0.35, float(rng.uniform(2.5, 4.0)), rng)
+    return phase_noise(spec, rng, 0.3)
+
+
+def _a11(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    return griffin_lim(np.abs(v.render_spectrum(plan, rng)), plan.n_samples, 16, rng)
+
+
+def _a12(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    options = v.RenderOptions(excitation="buzz", voicing_threshold=0.3, aspiration_scale=0.5, envelope_lifter=40)
+    return v.render_spectrum(oversmooth(plan, 5, 0.9), rng, options)
+
+
+def _a13(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    return temporal_smear(concatenate(plan, rng, v.RenderOptions(envelope_lifter=30), level_spread_db=1.5), 3)
+
+
+def _a14(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    spec = v.render_spectrum(oversmooth(plan, 9, 0.7), rng, MIXED)
+    return v.stft(mu_law(v.istft(spec, plan.n_samples), 9))
+
+
+def _a15(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    converted = broaden(plan, 1.3)
+    spec = v.render_spectrum(converted, rng, v.RenderOptions(excitation="buzz", envelope_lifter=30))
+    return frequency_warp(spec, float(rng.uniform(0.9, 1.1)))
+
+
+def _a17(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    spec = v.render_spectrum(plan, rng, v.RenderOptions(jitter_scale=0.5, shimmer_scale=0.5, minimum_phase=False))
+    return phase_noise(spec, rng, 0.15)
+
+
+def _a18(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
+    options = v.RenderOptions(jitter_scale=0.3, shimmer_scale=0.3, aspiration_scale=2.0, envelope_lifter=60)
+    return temporal_smear(v.render_spectrum(plan, rng, options), 2)
+
+
+ATTACKS: dict[str, tuple[str, Attack]] = {
+    # training attacks (train and dev)
+    "A01": ("mel-spectrogram inversion, Griffin-Lim phase (neural-vocoder-like)", _a01),
+    "A02": ("parametric synthesis: over-smoothed tracks, mixed buzz/noise excitation", _a02),
+    "A03": ("LPC-like vocoder: buzz excitation, binary voicing, smoothed envelope", _a03),
+    "A04": ("waveform concatenation of two renders, joins at segment boundaries", _a04),
+    "A05": ("voice conversion with a vocoder: broad formants, buzz, 10-bit mu-law", _a05),
+    "A06": ("spectral-filtering voice conversion: frequency warp, phase noise", _a06),
+    # evaluation attacks
+    "A07": ("variant of A01: coarser mels, 7 kHz band limit, fewer Griffin-Lim iterations", _a07),
+    "A08": ("variant of A02: noise above 3 kHz, stronger smoothing", _a08),
+    "A09": ("unseen: transform codec with quantised magnitudes and spectral holes", _a09),
+    "A10": ("unseen: frame-rate magnitude ripple with phase noise", _a10),
+    "A11": ("variant of A01: Griffin-Lim phase on the exact magnitude", _a11),
+    "A12": ("variant of A03: buzz with aspiration, lighter envelope smoothing", _a12),
+    "A13": ("combination of A04 and A03: concatenation of smoothed-envelope renders", _a13),
+    "A14": ("combination of A02 and A05: parametric synthesis through 9-bit mu-law", _a14),
+    "A15": ("combination of A05 and A06: buzz vocoder with frequency warp", _a15),
+    "A16": ("A04 again (as in ASVspoof 2019)", _a04),
+    "A17": ("unseen, subtle: zero-phase envelope, halved jitter, light phase noise", _a17),
+    "A18": ("unseen, subtle: breathy regular source, fine envelope smoothing", _a18),
+    "A19": ("A06 again (as in ASVspoof 2019)", _a06),
+}
+
+
+# --------------------------------------------------------------------------- corpus layout
+
+
+@dataclass(frozen=True)
+class Item:
+    split: str
+    index: int
+    utt_id: str
+    speaker: str
+    speaker_index: int
+    system: str  # "-" for bona fide
+    seconds: float
+
+    @property
+    def key(self) -> str:
+        return "bonafide" if self.system == "-" else "spoof"
+
+    def protocol_line(self) -> str:
+        return f"{self.speaker} {self.utt_id} - {self.system} {self.key}"
+
+
+def corpus_items(seed: int, sizes: SynthLaSizes) -> list[Item]:
+    """Every utterance of every split with its speaker, system and length, in protocol order."""
+    items: list[Item] = []
+    used_ids: set[int] = set()
+    for split in SPLITS:
+        rng = v.item_rng(seed, _STREAM_LAYOUT, SPLIT_INDEX[split])
+        count = getattr(sizes, split)
+        n_bonafide = max(2, int(round(count * sizes.bonafide_fraction)))
+        attacks = TRAIN_ATTACKS if split != "eval" else EVAL_ATTACKS
+        systems = ["-"] * n_bonafide + [attacks[i % len(attacks)] for i in range(count - n_bonafide)]
+        speakers = sizes.speakers(split)
+        # bona fide and spoof spread over every speaker in turn, as target speakers of the attacks
+        speaker_of = [i % len(speakers) for i in range(count)]
+        seconds = v.durations(rng, count, sizes.min_seconds, sizes.max_seconds)
+        ids = _unique_ids(rng, count, used_ids)
+        split_items = [Item(split, i, f"{PREFIX[split]}_{ids[i]}", speakers[speaker_of[i]], speaker_of[i],
+                            systems[i], float(seconds[i])) for i in range(count)]
+        # the real protocols list each speaker's bona fide first, then the attacks
+        split_items.sort(key=lambda it: (it.speaker, it.system != "-", it.system, it.utt_id))
+        items.extend(split_items)
+    return items
+
+
+def _unique_ids(rng: np.random.Generator, count: int, used: set[int]) -> list[int]:
+    """Seven-digit numbers as in LA_T_1138215, unique over the whole corpus."""
+    ids: list[int] = []
+    while len(ids) < count:
+        for number in rng.integers(1_000_000, 10_000_000, size=2 * (count - len(ids))):
+            number = int(number)
+            if number not in used:
+                used.add(number)
+                ids.append(number)
+                if len(ids) == count:
+                    break
+    return ids
+
+
+def speaker_voice(seed: int, split: str, speaker_index: int) -> v.VoiceProfile:
+    return v.random_voice(v.item_rng(seed, _STREAM_SPEAKERS, SPLIT_INDEX[split], speaker_index))
+
+
+def synthesise(seed: int, item: Item) -> np.ndarray:
+    """The audio of one item: content, system, then the shared recording channel."""
+    rng = v.item_rng(seed, SPLIT_INDEX[item.split], item.index)
+    plan = v.plan_utterance(speaker_voice(seed, item.split, item.speaker_index), rng, item.seconds)
+    spec = v.render_spectrum(plan, rng) if item.system == "-" else ATTACKS[item.system][1](plan, rng)
+    spec = v.add_channel(spec, plan.n_samples, rng, tilt_db_per_octave=float(rng.uniform(-1.0, 1.0)),
+                         snr_db=float(rng.uniform(35.0, 60.0)), noise_colour=float(rng.uniform(-3.0, 0.0)))
+    return v.normalise_level(v.istft(spec, plan.n_samples), rng)
+
+
+def _write_chunk(job: tuple[int, str, list[Item]]) -> None:
+    seed, root, items = job
+    for item in items:
+        v.write_flac(Path(root) / AUDIO_DIR[item.split] / "flac" / f"{item.utt_id}.flac", synthesise(seed, item))
+
+
+def generate_synth_la(out_dir: Path, *, seed: int = 0, workers: int | None = None, **sizes: Any) -> Path:
+    """Write synth-la to ``out_dir`` in the ASVspoof 2019 LA layout and return ``out_dir``.
+
+    ``sizes`` are :class:`SynthLaSizes` fields (``train``, ``dev``, ``eval``,
+    ``bonafide_fraction``, ``speakers_*``, ``min_seconds``, ``max_seconds``).
+    The same seed and sizes give byte-identical files whatever ``workers`` is.
+    An existing ``out_dir`` holding the same corpus is reused; concurrent callers
+    wait for one generation (see :func:`.voice.build_corpus`)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"synth-la option seed={seed!r}: expected a non-negative integer")
+    config = SynthLaSizes.from_options(sizes)
+    identity = {"generator": GENERATOR, "version": GENERATOR_VERSION, "seed": seed, "sizes": asdict(config)}
+
+    def write(root: Path) -> dict[str, Any]:
+        items = corpus_items(seed, config)
+        (root / PROTOCOL_DIR).mkdir()
+        for split in SPLITS:
+            (root / AUDIO_DIR[split] / "flac").mkdir(parents=True)
+            lines = [it.protocol_line() for it in items if it.split == split]
+            (root / PROTOCOL_DIR / PROTOCOL[split]).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        n_workers = workers or v.default_workers()
+        # many small interleaved chunks keep the workers evenly loaded (durations vary 1-4 s)
+        n_chunks = 1 if n_workers == 1 else n_workers * 8
+        v.run_jobs(_write_chunk, [(seed, str(root), items[i::n_chunks]) for i in range(n_chunks)], n_workers)
+        counts = {split: {"bonafide": sum(1 for it in items if it.split == split and it.system == "-"),
+                          "spoof": sum(1 for it in items if it.split == split and it.system != "-")}
+                  for split in SPLITS}
+        return {"counts": counts, "attacks": {name: description for name, (description, _) in ATTACKS.items()}}
+
+    return v.build_corpus(Path(out_dir), MANIFEST, identity, write)
+
+
+def cache_dir(seed: int = 0, **sizes: Any) -> Path:
+    """Where :func:`ensure_synth_la` keeps the corpus for these options: the name
+    carries the generator version, the seed and the sizes."""
+    config = SynthLaSizes.from_options(sizes)
+    name = (f"{GENERATOR}-v{GENERATOR_VERSION}-seed{seed}-{config.train}-{config.dev}-{config.eval}"
+            f"-{v.options_tag(asdict(config))}")
+    return v.cache_root() / name
+
+
+def ensure_synth_la(seed: int = 0, **sizes: Any) -> Path:
+    """The cached corpus for these options, generated on first use (with a notice on stderr)."""
+    target = cache_dir(seed, **sizes)
+    if v.read_manifest(target, MANIFEST) is None:
+        import sys
+
+        print(f"benchsuite: generating the synthetic corpus synth-la (seed {seed}) in {target}; this happens once",
+              file=sys.stderr, flush=True)
+    return generate_synth_la(target, seed=seed, **sizes)
