@@ -75,7 +75,8 @@ def test_config_fields_do_not_collide_with_recipe_fields(specs) -> None:
 @pytest.mark.parametrize("name", ["ecapa-tdnn", "resnet34", "xvector"])
 def test_wespeaker_paper_recipe(specs, name: str) -> None:
     paper = specs[name].recipe("paper", Task.VERIFY)
-    assert (paper.optimizer, paper.lr, paper.momentum, paper.nesterov, paper.weight_decay) == ("sgd", 0.1, 0.9, True, 1e-4)
+    assert (paper.optimizer, paper.lr, paper.momentum, paper.nesterov, paper.weight_decay) == \
+        ("sgd", 0.1, 0.9, True, 1e-4)
     assert (paper.scheduler, paper.warmup_epochs, paper.lr_min, paper.epochs, paper.batch_size) == \
         ("exponential", 6, 5e-5, 150, 128)
     assert (paper.loss, paper.margin, paper.scale, paper.margin_ramp_epochs) == ("aam_softmax", 0.2, 32.0, (20, 40))

@@ -170,7 +170,8 @@ SPEC = ModelSpec(
     config_class=EcapaTdnnConfig,
     recipes=wespeaker_recipes(),
     description="ECAPA-TDNN (WeSpeaker GLOB variant): 80-dim fbank, 3 SE-Res2Blocks, MFA, attentive statistics "
-                "pooling, 192-dim embedding; C=512 by default, --set model.ecapa-tdnn.channels=1024 for the large model",
+                "pooling, 192-dim embedding; C=512 by default, --set model.ecapa-tdnn.channels=1024 for the "
+                "large model",
     output="embedding",
     convert_checkpoint=convert_checkpoint,
     paper="Desplanques, Thienpondt & Demuynck, ECAPA-TDNN: Emphasized Channel Attention, Propagation and "
