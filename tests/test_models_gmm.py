@@ -132,3 +132,33 @@ def test_registration_and_mixture_parameter_counts() -> None:
         assert spec.config_class().components == 512 and spec.config_class().em_iterations == 10
         assert spec.recipe("quick").max_train_utterances <= 1000
     assert count_parameters(CqccGmmConfig(components=4)) == 2 * 4 * 121
+
+
+def test_feature_cache_and_streaming_fit_the_same_mixtures() -> None:
+    waves, labels = two_class_batch(16, (5000, 9000), seed=6)
+    states = []
+    for budget in (512, 0):  # cached in memory / re-read on every EM pass
+        torch.manual_seed(1)
+        reads = []
+
+        def batches():
+            reads.append(1)
+            return _batches(waves, labels)()
+
+        model = GmmCountermeasure(LfccGmmConfig(components=4, em_iterations=3, feature_cache_mb=budget), "lfcc-gmm")
+        model.fit(batches, device="cpu")
+        assert len(reads) == (1 if budget else 4)
+        states.append(model.state_dict()["mixtures"])
+    for name in ("bonafide", "spoof"):
+        for key in ("weights", "means", "variances"):
+            torch.testing.assert_close(states[0][name][key], states[1][name][key], rtol=1e-9, atol=1e-12)
+
+
+def test_kmeans_plus_plus_picks_distinct_frames_spread_over_clusters() -> None:
+    from benchsuite_models.gmm import kmeans_plus_plus
+
+    frames = _toy_frames(seed=4)
+    centres = kmeans_plus_plus(frames, 4, np.random.default_rng(0))
+    assert all(any(torch.equal(c, f) for f in frames) for c in centres)
+    nearest_true = np.linalg.norm(centres.numpy()[:, None] - TRUE_MEANS[None], axis=-1).argmin(axis=1)
+    assert sorted(nearest_true.tolist()) == [0, 1, 2, 3]

@@ -48,6 +48,10 @@ class GmmConfig:
     variance_floor: float = 1e-4  # x the largest per-dimension variance of the class's frames
     em_dtype: str = "float64"  # float64 | float32 for the E-step matrix products
     chunk_frames: int = 8192  # frames per E-step chunk (memory: chunk x components)
+    # Features of the training set are kept on the fit device while they fit in this
+    # budget, so later EM passes skip audio and feature extraction; past it, every
+    # pass streams the data again.  0 = always stream.
+    feature_cache_mb: int = 2048
     sample_rate: int = 16000
 
 
@@ -231,22 +235,23 @@ class FrameReservoir:
 
 def kmeans_plus_plus(frames: torch.Tensor, components: int, rng: np.random.Generator) -> torch.Tensor:
     """k-means++ seeding: each new centre drawn with probability proportional to the
-    squared distance to the nearest centre chosen so far."""
+    squared distance to the nearest centre chosen so far.  Distances come from
+    ``|x|^2 - 2 x.c + |c|^2`` (one matrix-vector product per centre)."""
     count = frames.shape[0]
-    centres = torch.empty(components, frames.shape[1], dtype=frames.dtype, device=frames.device)
-    centres[0] = frames[int(rng.integers(count))]
-    nearest = (frames - centres[0]).square().sum(1)
+    norms = frames.square().sum(1)
+    chosen = [int(rng.integers(count))]
+    nearest = (norms - 2 * (frames @ frames[chosen[0]]) + norms[chosen[0]]).clamp_min(0)
+    # uniform draws up front: one host-device exchange per centre (the chosen index)
+    draws = torch.from_numpy(rng.random(components)).to(frames.device, frames.dtype)
     for k in range(1, components):
-        total = float(nearest.sum())
-        if total <= 0:  # fewer distinct frames than components
+        cumulative = torch.cumsum(nearest, 0)
+        if float(cumulative[-1]) <= 0:  # fewer distinct frames than components
             index = int(rng.integers(count))
         else:
-            cumulative = torch.cumsum(nearest, 0)
-            index = int(torch.searchsorted(cumulative, torch.tensor([rng.random() * total], dtype=cumulative.dtype,
-                                                                    device=cumulative.device)).clamp_max(count - 1))
-        centres[k] = frames[index]
-        nearest = torch.minimum(nearest, (frames - centres[k]).square().sum(1))
-    return centres
+            index = int(torch.searchsorted(cumulative, (draws[k] * cumulative[-1]).reshape(1)).clamp_max(count - 1))
+        chosen.append(index)
+        nearest = torch.minimum(nearest, (norms - 2 * (frames @ frames[index]) + norms[index]).clamp_min(0))
+    return frames[chosen].clone()
 
 
 def initial_mixture(reservoir: FrameReservoir, config: GmmConfig, rng: np.random.Generator,
@@ -331,9 +336,19 @@ class GmmCountermeasure:
         # all randomness comes from the global torch RNG, which the trainer seeds
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
         reservoirs = {name: FrameReservoir(self.config.init_frames, rng) for name in CLASSES}
+        cache: dict[str, list[torch.Tensor]] | None = {name: [] for name in CLASSES}
+        budget, cached_bytes = self.config.feature_cache_mb * 2**20, 0
         for batch in batches():
             for name, frames in self._class_frames(batch).items():
                 reservoirs[name].add(frames)
+                if cache is not None:
+                    cached_bytes += frames.numel() * frames.element_size()
+                    if cached_bytes > budget:
+                        cache = None
+                        progress({"step": f"training features exceed feature_cache_mb={self.config.feature_cache_mb}; "
+                                          f"every EM pass re-reads the data"})
+                    else:
+                        cache[name].append(frames)
         floors: dict[str, torch.Tensor] = {}
         for name in CLASSES:
             if reservoirs[name].seen == 0:
@@ -344,12 +359,18 @@ class GmmCountermeasure:
                                                   self.compute_dtype, name)
             progress({"step": f"initialised {name} GMM", "frames": reservoirs[name].seen})
         del reservoirs
+        cached = {name: torch.cat(parts) for name, parts in cache.items()} if cache is not None else None
+        del cache
         self.history = []
         for iteration in range(1, self.config.em_iterations + 1):
             stats = {name: self.mixtures[name].new_statistics() for name in CLASSES}
-            for batch in batches():
-                for name, frames in self._class_frames(batch).items():
+            if cached is not None:
+                for name, frames in cached.items():
                     self.mixtures[name].accumulate(frames, stats[name], self.config.chunk_frames)
+            else:
+                for batch in batches():
+                    for name, frames in self._class_frames(batch).items():
+                        self.mixtures[name].accumulate(frames, stats[name], self.config.chunk_frames)
             record: dict[str, float] = {"em_iteration": iteration}
             for name in CLASSES:
                 record[f"{name}_loglik"] = stats[name]["log_likelihood"] / max(stats[name]["frames"], 1)
