@@ -162,3 +162,14 @@ def test_kmeans_plus_plus_picks_distinct_frames_spread_over_clusters() -> None:
     assert all(any(torch.equal(c, f) for f in frames) for c in centres)
     nearest_true = np.linalg.norm(centres.numpy()[:, None] - TRUE_MEANS[None], axis=-1).argmin(axis=1)
     assert sorted(nearest_true.tolist()) == [0, 1, 2, 3]
+
+
+def test_config_fields_do_not_shadow_recipe_fields() -> None:
+    import dataclasses
+
+    from benchsuite.api import Recipe
+    from benchsuite_models.lfcc_lcnn import LfccLcnnConfig
+
+    recipe_fields = {f.name for f in dataclasses.fields(Recipe)}
+    for config_class in (LfccGmmConfig, CqccGmmConfig, LfccLcnnConfig):
+        assert not recipe_fields & {f.name for f in dataclasses.fields(config_class)}, config_class
