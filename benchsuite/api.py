@@ -76,10 +76,12 @@ class Recipe:
 
     epochs: int = 100
     batch_size: int = 24
-    optimizer: str = "adam"  # adam | adamw | sgd
+    optimizer: str = "adam"  # adam | adamw | sgd | rmsprop
     lr: float = 1e-4
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
+    alpha: float = 0.99  # rmsprop smoothing constant
+    eps: float = 1e-8
     momentum: float = 0.9  # sgd only
     nesterov: bool = False  # sgd only
     # none | cosine (per step, to lr_min) | step (x gamma every step_epochs) |
@@ -109,6 +111,8 @@ class Recipe:
     eval_batch_size: int | None = None
     score_norm: str = "none"  # verify: none | asnorm
     asnorm_top_n: int = 300
+    # verify: subtract the mean training embedding before cosine scoring (WeSpeaker does)
+    centre_embeddings: bool = True
     patience: int | None = None  # stop after this many epochs without dev improvement
     # online augmentation: registered augmentation names applied in order to training audio
     augmentations: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,14 @@ from .trainer import (
 
 SCORES = "scores.txt"
 DEV_SCORES = "dev_scores.txt"
+REFERENCE_PER_SPEAKER = 20  # training utterances per speaker for the scoring mean and AS-Norm cohort
+
+
+@dataclass
+class TrainingReference:
+    mean: np.ndarray | None
+    cohort: np.ndarray | None
+    utterances: int
 
 
 def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | None = None, position: int = 1,
@@ -145,6 +154,15 @@ def describe_identity(identity: dict[str, Any]) -> dict[str, Any]:
                   "plugin": identity["plugins"]["model"]},
         "recipe": identity["recipe"],
     }
+
+
+def _verify_scoring_note(recipe: Recipe, reference: TrainingReference | None) -> str:
+    parts = ["cosine scoring"]
+    if reference is not None and reference.mean is not None:
+        parts.append(f"after subtracting the mean embedding of {reference.utterances} training utterances")
+    if recipe.score_norm == "asnorm":
+        parts.append(f"with AS-Norm (top {recipe.asnorm_top_n} of a cohort of training-speaker mean embeddings)")
+    return " ".join(parts)
 
 
 def _eval_split_name(dataset: Dataset) -> str:
@@ -322,15 +340,16 @@ class _Cell:
         eval_started = time.monotonic()
         eval_loader = self.loader(evaluation, class_names, train=False, as_list=estimator, from_train_dataset=False,
                                   labelled=task != Task.VERIFY)
-        cohort = (self._cohort(model, train, class_names)
-                  if task == Task.VERIFY and recipe.score_norm == "asnorm" else None)
-        eval_scores = scorer(evaluation, eval_loader, cohort=cohort)
+        reference = self._training_reference(model, train, class_names) if task == Task.VERIFY else None
+        eval_scores = scorer(evaluation, eval_loader, reference=reference)
         self._write_scores(evaluation, eval_scores, SCORES)
         metrics = compute_metrics(self.registry, task, eval_scores)
         results = {"eval": metrics.values}
         notes = {"eval": dict(metrics.notes)}
         if selection_note:
             notes["eval"]["selection"] = selection_note
+        if task == Task.VERIFY:
+            notes["eval"]["scoring"] = _verify_scoring_note(recipe, reference)
         dev_metrics = None
         if dev_loader is not None and (self.cell_dir / DEV_SCORES).exists() and task != Task.VERIFY:
             dev_metrics = compute_metrics(self.registry, task, scorer(dev, dev_loader))
@@ -363,12 +382,15 @@ class _Cell:
         """split + loader -> the task's score container."""
         task, recipe = self.task, self.recipe
 
-        def score(split: SplitData, loader, cohort: np.ndarray | None = None, outputs: torch.Tensor | None = None):
+        def score(split: SplitData, loader, reference: "TrainingReference | None" = None,
+                  outputs: torch.Tensor | None = None):
             if task == Task.VERIFY:
                 emb = embeddings(model, loader, self.device, self.autocast, recipe)
-                # dev selection compares epochs on raw cosine scores; score normalisation is for the final eval
-                return verify_scores(split, emb, cohort=cohort,
-                                     recipe=recipe if cohort is not None else recipe.replace(score_norm="none"))
+                if reference is None:
+                    # dev selection compares epochs on raw cosine scores; centring and
+                    # normalisation with training embeddings are for the final eval
+                    return verify_scores(split, emb, recipe=recipe.replace(score_norm="none"))
+                return verify_scores(split, emb, recipe=recipe, cohort=reference.cohort, mean_vector=reference.mean)
             if outputs is None:
                 outputs = self._outputs(model, head, loader, estimator)
             if task == Task.SPOOF:
@@ -380,7 +402,7 @@ class _Cell:
     def _outputs(self, model: Any, head: Any, loader, estimator: bool) -> torch.Tensor:
         if self.task == Task.SPOOF:
             return spoof_outputs(model, loader, self.device, self.autocast, estimator)
-        return classify_outputs(model, head, loader, self.device, self.autocast)
+        return classify_outputs(model, head, loader, self.device, self.autocast, self.recipe)
 
     def _selection(self, model: Any, head: Any, scorer, dev: SplitData | None, dev_loader,
                    class_names: tuple[str, ...]):
@@ -418,14 +440,26 @@ class _Cell:
 
         return dev_value, on_best, None
 
-    def _cohort(self, model: torch.nn.Module, train: SplitData, class_names: tuple[str, ...]) -> np.ndarray:
-        """Training-speaker mean embeddings (at most 50 utterances a speaker) for AS-Norm."""
+    def _training_reference(self, model: torch.nn.Module, train: SplitData,
+                            class_names: tuple[str, ...]) -> "TrainingReference | None":
+        """Embeddings of training utterances (at most REFERENCE_PER_SPEAKER a speaker): their mean
+        is subtracted before cosine scoring and their speaker means are the AS-Norm cohort."""
+        recipe = self.recipe
+        if not recipe.centre_embeddings and recipe.score_norm != "asnorm":
+            return None
         from .sv_scoring import speaker_mean_embeddings
 
-        limited = SplitData(train.name, subset(train.utterances, 50 * len(class_names)), source=train.source)
+        by_speaker: dict[str, list] = {}
+        for utt in train.utterances:
+            if len(by_speaker.setdefault(utt.label, [])) < REFERENCE_PER_SPEAKER:
+                by_speaker[utt.label].append(utt)
+        chosen = [u for speaker in sorted(by_speaker) for u in by_speaker[speaker]]
+        limited = SplitData(train.name, chosen, source=train.source)
         loader = self.loader(limited, class_names, train=False, as_list=False, from_train_dataset=True)
-        emb = embeddings(model, loader, self.device, self.autocast, self.recipe)
-        return speaker_mean_embeddings(emb.numpy(), [u.label for u in limited.utterances])
+        emb = embeddings(model, loader, self.device, self.autocast, recipe).numpy()
+        mean = emb.mean(axis=0) if recipe.centre_embeddings else None
+        cohort = (speaker_mean_embeddings(emb, [u.label for u in chosen]) if recipe.score_norm == "asnorm" else None)
+        return TrainingReference(mean, cohort, len(chosen))
 
     def _write_scores(self, split: SplitData, scores: Any, name: str) -> None:
         from . import scorefiles

@@ -64,12 +64,26 @@ def spoof_scores(split: SplitData, outputs: torch.Tensor, asv: bool = True) -> S
     )
 
 
+def _utterance_forward(model: Any, recipe: Recipe) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The model over whole files, or its outputs averaged over chunks (``eval_crop: chunked``)."""
+    if recipe.eval_crop != "chunked":
+        return model
+    from .sv_scoring import extract_embedding
+
+    def forward(waves: torch.Tensor) -> torch.Tensor:
+        return torch.stack([extract_embedding(model, w, chunk_samples=recipe.crop_samples,
+                                              hop_samples=recipe.crop_samples // 2) for w in waves])
+
+    return forward
+
+
 def classify_outputs(model: Any, head: Any, loader: torch.utils.data.DataLoader, device: torch.device,
-                     autocast: torch.dtype | None) -> torch.Tensor:
+                     autocast: torch.dtype | None, recipe: Recipe) -> torch.Tensor:
     model.eval()
     if head is not None:
         head.eval()
-    forward = (lambda w: head(model(w), None)) if head is not None else model
+    base = _utterance_forward(model, recipe)
+    forward = (lambda w: head(base(w), None)) if head is not None else base
     indices, out = _batches_outputs(model, loader, device, autocast, forward)
     return _in_order(indices, out, len(loader.dataset))
 
@@ -89,30 +103,27 @@ def embeddings(model: Any, loader: torch.utils.data.DataLoader, device: torch.de
                recipe: Recipe) -> torch.Tensor:
     """One embedding per utterance: whole file, or chunks averaged (``eval_crop: chunked``)."""
     model.eval()
-    if recipe.eval_crop == "chunked":
-        from .sv_scoring import extract_embedding
-
-        def forward(waves: torch.Tensor) -> torch.Tensor:
-            return torch.stack([extract_embedding(model, w, chunk_samples=recipe.crop_samples,
-                                                  hop_samples=recipe.crop_samples // 2) for w in waves])
-    else:
-        forward = model
-    indices, out = _batches_outputs(model, loader, device, autocast, forward)
+    indices, out = _batches_outputs(model, loader, device, autocast, _utterance_forward(model, recipe))
     return _in_order(indices, out, len(loader.dataset))
 
 
-def verify_scores(split: SplitData, split_embeddings: torch.Tensor, *, cohort: np.ndarray | None,
-                  recipe: Recipe) -> VerifyScores:
+def verify_scores(split: SplitData, split_embeddings: torch.Tensor, *, recipe: Recipe,
+                  cohort: np.ndarray | None = None, mean_vector: np.ndarray | None = None) -> VerifyScores:
+    """Cosine scores of the split's trials, after subtracting ``mean_vector`` (the
+    mean training embedding) when given, then AS-Norm against ``cohort`` when the recipe asks."""
     from .sv_scoring import as_norm, cosine_score_trials
 
     if not split.trials:
         raise BenchsuiteError(f"split {split.name!r} has no trial list to score ({split.source})")
     by_id = {u.utt_id: split_embeddings[i].numpy() for i, u in enumerate(split.utterances)}
-    scores = cosine_score_trials(by_id, split.trials, split.enrolments)
+    scores = cosine_score_trials(by_id, split.trials, split.enrolments, mean_vector=mean_vector)
     if recipe.score_norm == "asnorm":
         if cohort is None:
             raise BenchsuiteError("AS-Norm needs a cohort of training-speaker embeddings")
-        scores = as_norm(scores, by_id, split.trials, split.enrolments, cohort, top_n=recipe.asnorm_top_n)
+        scores = as_norm(scores, by_id, split.trials, split.enrolments, cohort, top_n=recipe.asnorm_top_n,
+                         mean_vector=mean_vector)
+    elif recipe.score_norm != "none":
+        raise BenchsuiteError(f"recipe score_norm {recipe.score_norm!r}: expected none or asnorm")
     return VerifyScores(
         enrol=np.array([t.enrol for t in split.trials]),
         test=np.array([t.test for t in split.trials]),

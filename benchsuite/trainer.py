@@ -69,13 +69,18 @@ def autocast_dtype(precision: str) -> torch.dtype | None:
 
 def build_optimizer(recipe: Recipe, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=recipe.lr, betas=tuple(recipe.betas), weight_decay=recipe.weight_decay)
+        return torch.optim.Adam(parameters, lr=recipe.lr, betas=tuple(recipe.betas), eps=recipe.eps,
+                                weight_decay=recipe.weight_decay)
     if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(parameters, lr=recipe.lr, betas=tuple(recipe.betas), weight_decay=recipe.weight_decay)
+        return torch.optim.AdamW(parameters, lr=recipe.lr, betas=tuple(recipe.betas), eps=recipe.eps,
+                                 weight_decay=recipe.weight_decay)
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
                                weight_decay=recipe.weight_decay)
-    raise ConfigError(f"recipe optimizer {recipe.optimizer!r}: expected adam, adamw or sgd")
+    if recipe.optimizer == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=recipe.lr, alpha=recipe.alpha, eps=recipe.eps,
+                                   weight_decay=recipe.weight_decay, momentum=0.0)
+    raise ConfigError(f"recipe optimizer {recipe.optimizer!r}: expected adam, adamw, sgd or rmsprop")
 
 
 def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
@@ -332,13 +337,14 @@ class Trainer:
             seed_everything(derive_seed(self.seed, epoch, 1) if self.dist.is_main
                             else derive_seed(self.seed, epoch, 1, self.dist.rank))
             loader.sampler.set_epoch(epoch)
-            if self.head is not None and hasattr(self.head, "set_epoch"):
-                self.head.set_epoch(epoch)
+            ramp_margin = self.head is not None and hasattr(self.head, "set_epoch")
             self.model.train()
             if self.head is not None:
                 self.head.train()
             total_loss, count = 0.0, 0
             for batch_index, (waves, labels, _) in enumerate(loader):
+                if ramp_margin:  # per iteration, as WeSpeaker's margin scheduler
+                    self.head.set_epoch(epoch + batch_index / steps_per_epoch)
                 waves = waves.to(self.device, non_blocking=True)
                 labels = labels.to(self.device, non_blocking=True)
                 loss, value = self._training_loss(waves, labels)
