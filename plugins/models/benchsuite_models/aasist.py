@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import Baseline, ModelSpec, Recipe, Task, TaskInfo
+from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
 
 from .blocks import (GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, max_pool_bands_and_time,
@@ -157,7 +157,7 @@ class Aasist(nn.Module):
         super().__init__()
         self.config = config
         if len(config.block_channels) != 6:
-            raise ValueError("AASIST has six residual blocks; block_channels needs six (in, out) pairs")
+            raise ConfigError("AASIST has six residual blocks; block_channels needs six (in, out) pairs")
         n_rows = config.sinc_filters // 3  # frequency rows after the 3x3 max-pool
         # the 3x3 pooling drops the bands beyond 3 * n_rows: never compute them
         self.sinc = FixedSincFilterbank(config.sinc_filters, config.sinc_kernel_size, method=config.sinc_method,
@@ -276,7 +276,7 @@ def _quick_recipe() -> Recipe:
 
 def build_aasist(config: AasistConfig, task_info: TaskInfo) -> Aasist:
     if task_info.task != Task.SPOOF:
-        raise ValueError(f"AASIST is a spoofing countermeasure; task {task_info.task} is not supported")
+        raise ConfigError(f"AASIST is a spoofing countermeasure; task {task_info.task} is not supported")
     return Aasist(config)
 
 
