@@ -31,13 +31,17 @@ def _linear_filterbank(n_filters: int) -> np.ndarray:
 _BANK = _linear_filterbank(20)
 
 
-def lfcc_statistics(wave: np.ndarray, n_coefficients: int = 20) -> np.ndarray:
-    """Per-utterance mean and std of LFCCs and their deltas (80 numbers)."""
-    power = np.abs(voice.stft(np.asarray(wave, dtype=np.float64))) ** 2
+def lfcc_frames(wave: np.ndarray, n_coefficients: int = 20) -> np.ndarray:
+    """LFCCs and their deltas per 8 ms frame, ``[frames, 2 * n_coefficients]``."""
+    power = np.abs(voice.stft(np.asarray(wave, dtype=np.float32))).astype(np.float64) ** 2
     log_energies = np.log(power @ _BANK.T + 1e-10)
     cepstra = dct(log_energies, type=2, norm="ortho", axis=1)[:, :n_coefficients]
-    deltas = np.gradient(cepstra, axis=0)
-    frames = np.hstack([cepstra, deltas])
+    return np.hstack([cepstra, np.gradient(cepstra, axis=0)])
+
+
+def lfcc_statistics(wave: np.ndarray, n_coefficients: int = 20) -> np.ndarray:
+    """Per-utterance mean and std of LFCCs and their deltas (80 numbers)."""
+    frames = lfcc_frames(wave, n_coefficients)
     return np.concatenate([frames.mean(axis=0), frames.std(axis=0)])
 
 
@@ -70,6 +74,63 @@ class LogisticBaseline:
 
     def score(self, features: np.ndarray) -> np.ndarray:
         return ((features - self.mean) / self.scale) @ self.weights + self.bias
+
+
+class DiagonalGmm:
+    """A diagonal-covariance Gaussian mixture fitted by EM (the classic LFCC-GMM
+    countermeasure back end, minus the 512 components)."""
+
+    def __init__(self, n_components: int = 16, iterations: int = 12, seed: int = 0):
+        self.n_components, self.iterations, self.seed = n_components, iterations, seed
+
+    def fit(self, frames: np.ndarray) -> "DiagonalGmm":
+        rng = np.random.default_rng(self.seed)
+        self.means = frames[rng.choice(len(frames), self.n_components, replace=False)].copy()
+        self.variances = np.tile(frames.var(axis=0) + 1e-3, (self.n_components, 1))
+        self.log_weights = np.full(self.n_components, -np.log(self.n_components))
+        floor = 1e-3 * frames.var(axis=0) + 1e-6
+        for _ in range(self.iterations):
+            log_joint = self._log_joint(frames)
+            log_total = np.logaddexp.reduce(log_joint, axis=1, keepdims=True)
+            resp = np.exp(log_joint - log_total)
+            counts = resp.sum(axis=0) + 1e-9
+            self.means = (resp.T @ frames) / counts[:, None]
+            self.variances = np.maximum((resp.T @ frames ** 2) / counts[:, None] - self.means ** 2, floor)
+            self.log_weights = np.log(counts / counts.sum())
+        return self
+
+    def _log_joint(self, frames: np.ndarray) -> np.ndarray:
+        precision = 1.0 / self.variances
+        quadratic = (frames ** 2) @ precision.T - 2 * frames @ (self.means * precision).T \
+            + np.sum(self.means ** 2 * precision, axis=1)
+        return self.log_weights - 0.5 * (quadratic + np.sum(np.log(2 * np.pi * self.variances), axis=1))
+
+    def mean_log_likelihood(self, frames: np.ndarray) -> float:
+        return float(np.mean(np.logaddexp.reduce(self._log_joint(frames), axis=1)))
+
+
+class GmmBaseline:
+    """Two GMMs over LFCC frames; the score is the mean log-likelihood ratio (bona fide minus spoof)."""
+
+    def __init__(self, n_components: int = 16, max_frames: int = 40000, seed: int = 0):
+        self.n_components, self.max_frames, self.seed = n_components, max_frames, seed
+
+    def fit(self, utterance_frames: Sequence[np.ndarray], is_bonafide: np.ndarray) -> "GmmBaseline":
+        rng = np.random.default_rng(self.seed)
+
+        def pooled(select: np.ndarray) -> np.ndarray:
+            frames = np.vstack([f for f, keep in zip(utterance_frames, select) if keep])
+            if len(frames) > self.max_frames:
+                frames = frames[rng.choice(len(frames), self.max_frames, replace=False)]
+            return frames
+
+        self.bonafide = DiagonalGmm(self.n_components, seed=self.seed).fit(pooled(is_bonafide))
+        self.spoof = DiagonalGmm(self.n_components, seed=self.seed + 1).fit(pooled(~is_bonafide))
+        return self
+
+    def score(self, utterance_frames: Sequence[np.ndarray]) -> np.ndarray:
+        return np.array([self.bonafide.mean_log_likelihood(f) - self.spoof.mean_log_likelihood(f)
+                         for f in utterance_frames])
 
 
 def equal_error_rate(bonafide_scores: Sequence[float], spoof_scores: Sequence[float]) -> float:

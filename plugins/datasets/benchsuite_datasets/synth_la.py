@@ -124,16 +124,16 @@ SIZE_OPTIONS = tuple(f.name for f in fields(SynthLaSizes))
 
 def griffin_lim(magnitude: np.ndarray, n_samples: int, iterations: int, rng: np.random.Generator) -> np.ndarray:
     """Phase reconstruction from a magnitude spectrogram, from random phase."""
-    spec = magnitude * np.exp(2j * np.pi * rng.random(magnitude.shape)).astype(np.complex64)
+    spec = v.polar(magnitude, (2 * np.pi * rng.random(magnitude.shape)).astype(np.float32))
     for _ in range(iterations):
         rebuilt = v.stft(v.istft(spec, n_samples))
-        spec = magnitude * np.exp(1j * np.angle(rebuilt)).astype(np.complex64)
+        spec = magnitude * v.unit_phasor(rebuilt)
     return spec
 
 
 def phase_noise(spec: np.ndarray, rng: np.random.Generator, spread: float) -> np.ndarray:
     """Frame-wise phase perturbation, like a vocoder with poor phase modelling."""
-    return spec * np.exp(1j * spread * rng.standard_normal(spec.shape)).astype(np.complex64)
+    return spec * v.polar(np.float32(1.0), (spread * rng.standard_normal(spec.shape)).astype(np.float32))
 
 
 def band_limit(spec: np.ndarray, cutoff_hz: float, floor: float = 0.01) -> np.ndarray:
@@ -237,6 +237,27 @@ def broaden(plan: v.UtterancePlan, factor: float) -> v.UtterancePlan:
     return wide
 
 
+def signature(spec: np.ndarray, n_samples: int, rng: np.random.Generator, *, tilt: float = 0.0,
+              floor_db: float | None = None, floor_colour: float = 0.0, dynamics: float = 1.0) -> np.ndarray:
+    """The systematic colouring a synthesis system leaves on the magnitudes, each
+    drawn around its nominal value per utterance: a spectral slope (dB/octave),
+    a noise floor ``floor_db`` below the speech (vocoder noise that does not stop
+    in pauses) and a dynamic range factor on frame energies (< 1 compresses,
+    as averaging acoustic models do; > 1 expands)."""
+    out = spec
+    if tilt:
+        out = out * np.exp(v.log_tilt(tilt * float(rng.uniform(0.7, 1.3))))[None, :]
+    if dynamics != 1.0:
+        frame_power = np.mean(np.abs(out) ** 2, axis=1) + 1e-12
+        relative = frame_power / v.active_power(out)
+        exponent = (dynamics * float(rng.uniform(0.9, 1.1)) - 1.0) / 2
+        out = out * np.clip(relative ** exponent, 0.05, 20.0).astype(np.float32)[:, None]
+    if floor_db is not None:
+        level = np.sqrt(v.active_power(out) / 10 ** ((floor_db + float(rng.uniform(-4, 4))) / 10))
+        out = out + v.noise_spectrum(n_samples, rng, floor_colour) * np.float32(level)
+    return out
+
+
 def concatenate(plan: v.UtterancePlan, rng: np.random.Generator, options: v.RenderOptions,
                 level_spread_db: float) -> np.ndarray:
     """Unit selection: segments of two renders of the same plan (different
@@ -263,74 +284,85 @@ MIXED = v.RenderOptions(excitation="buzz", voicing_threshold=0.5, aspiration_sca
 
 def _a01(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
     magnitude = mel_smear(np.abs(v.render_spectrum(plan, rng)), 80)
-    return griffin_lim(magnitude, plan.n_samples, 6, rng)
+    spec = griffin_lim(magnitude, plan.n_samples, 4, rng)
+    return signature(spec, plan.n_samples, rng, tilt=-1.5, floor_db=34.0)
 
 
 def _a02(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    return v.render_spectrum(oversmooth(plan, 9, 0.7), rng, MIXED)
+    spec = v.render_spectrum(broaden(oversmooth(plan, 9, 0.7), 1.6), rng, MIXED)
+    return signature(spec, plan.n_samples, rng, tilt=-2.0, dynamics=0.7, floor_db=36.0, floor_colour=-3.0)
 
 
 def _a03(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
     options = v.RenderOptions(excitation="buzz", voicing_threshold=0.5, aspiration_scale=0.2, envelope_lifter=24)
-    return v.render_spectrum(plan, rng, options)
+    return signature(v.render_spectrum(plan, rng, options), plan.n_samples, rng, tilt=1.0, floor_db=40.0,
+                     floor_colour=3.0)
 
 
 def _a04(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    return concatenate(plan, rng, v.RenderOptions(), level_spread_db=2.5)
+    spec = band_limit(concatenate(plan, rng, v.RenderOptions(), level_spread_db=3.0), 7000.0, floor=0.003)
+    return signature(spec, plan.n_samples, rng, dynamics=1.3)
 
 
 def _a05(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    converted = broaden(oversmooth(plan, 7, 0.8), 1.4)
+    converted = broaden(oversmooth(plan, 7, 0.8), 1.8)
     spec = v.render_spectrum(converted, rng, v.RenderOptions(excitation="buzz", voicing_threshold=0.4))
-    return v.stft(mu_law(v.istft(spec, plan.n_samples), 10))
+    spec = signature(spec, plan.n_samples, rng, tilt=-1.0)
+    return v.stft(mu_law(v.istft(spec, plan.n_samples), 8))
 
 
 def _a06(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    spec = frequency_warp(v.render_spectrum(plan, rng), float(rng.uniform(0.88, 1.12)))
-    return phase_noise(spec, rng, 0.5)
+    spec = frequency_warp(v.render_spectrum(plan, rng), float(rng.uniform(0.85, 1.15)))
+    return signature(phase_noise(spec, rng, 0.6), plan.n_samples, rng, tilt=1.5, dynamics=0.75)
 
 
 def _a07(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
     magnitude = band_limit(mel_smear(np.abs(v.render_spectrum(plan, rng)), 64), 7000.0)
-    return griffin_lim(magnitude, plan.n_samples, 4, rng)
+    spec = griffin_lim(magnitude, plan.n_samples, 3, rng)
+    return signature(spec, plan.n_samples, rng, tilt=-1.0, floor_db=38.0)
 
 
 def _a08(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
     options = v.RenderOptions(excitation="buzz", voicing_threshold=0.5, aspiration_scale=0.0, max_voiced_hz=3000.0)
-    return v.render_spectrum(oversmooth(plan, 11, 0.6), rng, options)
+    spec = v.render_spectrum(broaden(oversmooth(plan, 11, 0.6), 1.4), rng, options)
+    return signature(spec, plan.n_samples, rng, tilt=-1.5, dynamics=0.7, floor_db=40.0)
 
 
 def _a09(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    return codec(v.render_spectrum(plan, rng), step_db=4.0, floor_db=38.0)
+    return codec(v.render_spectrum(plan, rng), step_db=6.0, floor_db=32.0)
 
 
 def _a10(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    spec = frame_modulation(v.render_spectrum(plan, rng), 0.35, float(rng.uniform(2.5, 4.0)), rng)
-    return phase_noise(spec, rng, 0.3)
+    spec = frame_modulation(v.render_spectrum(plan, rng), 0.5, float(rng.uniform(2.5, 4.0)), rng)
+    return signature(phase_noise(spec, rng, 0.3), plan.n_samples, rng, floor_db=44.0, floor_colour=-1.5)
 
 
 def _a11(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    return griffin_lim(np.abs(v.render_spectrum(plan, rng)), plan.n_samples, 16, rng)
+    spec = griffin_lim(np.abs(v.render_spectrum(plan, rng)), plan.n_samples, 8, rng)
+    return signature(spec, plan.n_samples, rng, floor_db=40.0)
 
 
 def _a12(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
     options = v.RenderOptions(excitation="buzz", voicing_threshold=0.3, aspiration_scale=0.5, envelope_lifter=40)
-    return v.render_spectrum(oversmooth(plan, 5, 0.9), rng, options)
+    spec = v.render_spectrum(oversmooth(plan, 5, 0.9), rng, options)
+    return signature(spec, plan.n_samples, rng, tilt=1.2, floor_db=42.0, floor_colour=2.0)
 
 
 def _a13(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    return temporal_smear(concatenate(plan, rng, v.RenderOptions(envelope_lifter=30), level_spread_db=1.5), 3)
+    spec = temporal_smear(concatenate(plan, rng, v.RenderOptions(envelope_lifter=30), level_spread_db=1.5), 3)
+    return signature(band_limit(spec, 7000.0), plan.n_samples, rng, dynamics=1.2)
 
 
 def _a14(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
     spec = v.render_spectrum(oversmooth(plan, 9, 0.7), rng, MIXED)
+    spec = signature(spec, plan.n_samples, rng, tilt=-1.5, dynamics=0.8)
     return v.stft(mu_law(v.istft(spec, plan.n_samples), 9))
 
 
 def _a15(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
-    converted = broaden(plan, 1.3)
+    converted = broaden(plan, 1.6)
     spec = v.render_spectrum(converted, rng, v.RenderOptions(excitation="buzz", envelope_lifter=30))
-    return frequency_warp(spec, float(rng.uniform(0.9, 1.1)))
+    return signature(frequency_warp(spec, float(rng.uniform(0.88, 1.12))), plan.n_samples, rng, tilt=0.7)
 
 
 def _a17(plan: v.UtterancePlan, rng: np.random.Generator) -> np.ndarray:
@@ -435,8 +467,8 @@ def synthesise(seed: int, item: Item) -> np.ndarray:
     rng = v.item_rng(seed, SPLIT_INDEX[item.split], item.index)
     plan = v.plan_utterance(speaker_voice(seed, item.split, item.speaker_index), rng, item.seconds)
     spec = v.render_spectrum(plan, rng) if item.system == "-" else ATTACKS[item.system][1](plan, rng)
-    spec = v.add_channel(spec, plan.n_samples, rng, tilt_db_per_octave=float(rng.uniform(-1.0, 1.0)),
-                         snr_db=float(rng.uniform(35.0, 60.0)), noise_colour=float(rng.uniform(-3.0, 0.0)))
+    spec = v.add_channel(spec, plan.n_samples, rng, tilt_db_per_octave=float(rng.uniform(-0.5, 0.5)),
+                         snr_db=float(rng.uniform(45.0, 65.0)), noise_colour=float(rng.uniform(-3.0, 0.0)))
     return v.normalise_level(v.istft(spec, plan.n_samples), rng)
 
 

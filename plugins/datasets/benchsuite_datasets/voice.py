@@ -82,7 +82,7 @@ def random_voice(rng: np.random.Generator, *, sex: str | None = None) -> VoicePr
         f0_median=float(rng.uniform(170, 250) if female else rng.uniform(90, 150)),
         f0_range=float(rng.uniform(3.0, 8.0)),
         formant_scale=float(rng.uniform(1.08, 1.22) if female else rng.uniform(0.88, 1.02)),
-        tilt_db_per_octave=float(rng.uniform(-3.0, 1.0)),
+        tilt_db_per_octave=float(rng.uniform(-2.0, 0.0)),
         speaking_rate=float(rng.uniform(3.5, 6.0)),
         jitter=float(rng.uniform(0.004, 0.015)),
         shimmer=float(rng.uniform(0.03, 0.09)),
@@ -180,8 +180,10 @@ def _ola_norm(n_frames: int) -> np.ndarray:
         total = (n_frames - 1) * HOP + N_FFT
         norm = np.zeros(total, dtype=np.float32)
         squared = _WINDOW ** 2
-        for frame in range(n_frames):
-            norm[frame * HOP: frame * HOP + N_FFT] += squared
+        step = N_FFT // HOP
+        for phase in range(step):
+            count = len(range(phase, n_frames, step))
+            norm[phase * HOP: phase * HOP + count * N_FFT] += np.tile(squared, count)
         if len(_NORM_CACHE) > 512:
             _NORM_CACHE.clear()
         _NORM_CACHE[n_frames] = np.maximum(norm, 1e-6)
@@ -193,7 +195,26 @@ def minimum_phase(log_magnitude: np.ndarray) -> np.ndarray:
     (the real-cepstrum folding method), so filtered pulses ring like a vocal tract
     instead of being symmetric about the glottal instant."""
     cepstrum = scipy.fft.irfft(log_magnitude.astype(np.float32, copy=False), n=N_FFT, axis=1)
-    return np.exp(scipy.fft.rfft(cepstrum * _FOLD, axis=1))
+    return complex_exp(scipy.fft.rfft(cepstrum * _FOLD, axis=1))
+
+
+def complex_exp(z: np.ndarray) -> np.ndarray:
+    """``exp(z)`` for complex64 arrays via real exp/cos/sin (several times faster than numpy's complex exp)."""
+    return polar(np.exp(z.real), z.imag)
+
+
+def polar(magnitude: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """``magnitude * exp(1j * phase)`` as complex64."""
+    out = np.empty(np.broadcast_shapes(np.shape(magnitude), np.shape(phase)), dtype=np.complex64)
+    out.real = magnitude * np.cos(phase)
+    out.imag = magnitude * np.sin(phase)
+    return out
+
+
+def unit_phasor(spec: np.ndarray) -> np.ndarray:
+    """``spec / |spec|`` (the phase as a unit complex number; 1 where ``spec`` is 0)."""
+    magnitude = np.abs(spec)
+    return np.where(magnitude > 0, spec / np.maximum(magnitude, 1e-30), np.complex64(1.0)).astype(np.complex64)
 
 
 _FOLD = np.zeros(N_FFT, dtype=np.float32)
@@ -507,7 +528,7 @@ def render_spectrum(plan: UtterancePlan, rng: np.random.Generator,
         raise ValueError(f"unknown excitation {options.excitation!r}; expected glottal or buzz")
     # white noise at about the per-sample power of the pulse train (~1 %), so that
     # the mixing weights below read as relative levels
-    noise_spec = stft(0.1 * rng.standard_normal(n).astype(np.float32))
+    noise_spec = stft(0.1 * rng.standard_normal(n, dtype=np.float32))
     periodic_spec = stft(periodic)
 
     voicing = plan.voicing
@@ -526,8 +547,12 @@ def render_spectrum(plan: UtterancePlan, rng: np.random.Generator,
     else:
         excitation = periodic_spec + aspiration * noise_spec
     voiced_gain = (plan.energy * voicing).astype(np.float32)[:, None]
-    fricative_gain = (0.15 * plan.frication).astype(np.float32)[:, None]
-    return voiced_gain * excitation * envelope + fricative_gain * noise_spec * frication_shape(plan.frication_centre)
+    spec = voiced_gain * excitation * envelope
+    fricative = np.flatnonzero(plan.frication > 0)  # few frames: shape only those
+    if len(fricative):
+        gain = (0.15 * plan.frication[fricative]).astype(np.float32)[:, None]
+        spec[fricative] += gain * noise_spec[fricative] * frication_shape(plan.frication_centre[fricative])
+    return spec
 
 
 def lifter(log_magnitude: np.ndarray, n_coefficients: int) -> np.ndarray:
@@ -556,7 +581,7 @@ def active_power(spec: np.ndarray) -> float:
 
 def noise_spectrum(n_samples: int, rng: np.random.Generator, colour_db_per_octave: float = 0.0) -> np.ndarray:
     """STFT of stationary noise with a spectral slope (0 = white, negative = pinkish), unit mean frame power."""
-    spec = stft(rng.standard_normal(n_samples).astype(np.float32)) * np.exp(log_tilt(colour_db_per_octave))
+    spec = stft(rng.standard_normal(n_samples, dtype=np.float32)) * np.exp(log_tilt(colour_db_per_octave))
     return spec / np.sqrt(max(active_power(spec), 1e-20))
 
 
