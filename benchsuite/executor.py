@@ -21,14 +21,18 @@ class Executor(ABC):
 
 
 class LocalExecutor(Executor):
-    """In-process, one cell after another."""
+    """In-process, one cell after another, with the registry the plan was built from."""
 
     name = "local"
+
+    def __init__(self, registry: Any = None):
+        self.registry = registry
 
     def run(self, cells: list[Cell], out_root: Path, progress: Progress) -> list[dict[str, Any]]:
         from .cell import run_cell
 
-        return [run_cell(cell.config, out_root, progress=progress, position=i, total=len(cells))
+        return [run_cell(cell.config, out_root, progress=progress, position=i, total=len(cells),
+                         registry=self.registry)
                 for i, cell in enumerate(cells, start=1)]
 
 

@@ -34,6 +34,7 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     started = time.monotonic()
     progress = progress or Progress()
     registry = registry or get_registry()
+    executor = executor or LocalExecutor(registry)
     cells = build_plan(registry, options)
     out = Path(options.out)
     store = ResultsStore(out)
@@ -48,9 +49,9 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
             pending.append(cell)
     progress.message(f"plan: {describe(cells)}; {len(summary.reused)} already done, {len(pending)} to run")
     invocation = {"command": options.command, "start": now_iso(), "cells": [c.cell_id for c in cells],
-                  "pending": [c.cell_id for c in pending], "executor": (executor or LocalExecutor()).name}
+                  "pending": [c.cell_id for c in pending], "executor": executor.name}
     if pending:
-        results = (executor or LocalExecutor()).run(pending, out, progress)
+        results = executor.run(pending, out, progress)
         summary.results.extend(results)
     invocation["end"] = now_iso()
     invocation["failed"] = [r["cell_id"] for r in summary.failed]
