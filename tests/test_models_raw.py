@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from benchsuite.api import ConfigError, Recipe, Task, TaskInfo
 from benchsuite.registry import get_registry
 from benchsuite_models import aasist, blocks, rawgat_st, rawnet2, sinc
+from builders_models_raw import single_thread
 
 RAW_MODELS = ("aasist", "aasist-l", "rawgat-st", "rawnet2")
 EXPECTED_PARAMS = {"aasist": 297_866, "aasist-l": 85_306, "rawgat-st": 440_810, "rawnet2": 17_621_410}
@@ -25,12 +26,8 @@ def registry():
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    # the CI box is a shared 2-core machine: two OpenMP threads per process spin against each
-    # other under load and run ~10x slower than one
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    with single_thread():
+        yield
 
 
 def build(registry, name: str, **config_changes):
