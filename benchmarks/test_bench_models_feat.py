@@ -3,6 +3,9 @@
 Run with ``make benchmark`` or
 ``.venv/bin/python -m pytest benchmarks/test_bench_models_feat.py --benchmark-only --benchmark-enable``.
 Each benchmark stores its rate (samples/s or frames/s) in ``extra_info``.
+On a shared machine, wall-clock medians swing several-fold with the other
+load; ``OMP_NUM_THREADS=1 ... --benchmark-timer time.process_time`` gives
+stable single-thread figures.
 """
 from __future__ import annotations
 
