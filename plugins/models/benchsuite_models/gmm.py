@@ -449,23 +449,19 @@ _B02 = ("ASVspoof 2021 baseline B02 (M. Sahidullah, T. Kinnunen, C. Hanilci, 'A 
 _B01 = ("ASVspoof 2021 baseline B01 (M. Todisco, H. Delgado, N. Evans, 'Constant Q cepstral coefficients', "
         "Odyssey 2016; asvspoof-challenge/2021 LA/Baseline-CQCC-GMM)")
 
+def _spec(name: str, config_class: type, front_end: str, paper: str) -> ModelSpec:
+    return ModelSpec(
+        name=name, tasks=(Task.SPOOF,), build=_builder(config_class, name), config_class=config_class,
+        recipes={"paper": PAPER_RECIPE, "quick": QUICK_RECIPE},
+        description=f"{front_end} -> bona fide and spoof 512-component diagonal GMMs fitted by streaming EM; "
+                    "score = mean frame log-likelihood ratio (fit/score estimator, no gradient training)",
+        paper=paper, count_parameters=count_parameters,
+    )
+
+
 SPECS = (
-    ModelSpec(
-        name="lfcc-gmm", tasks=(Task.SPOOF,), build=_builder(LfccGmmConfig, "lfcc-gmm"),
-        config_class=LfccGmmConfig, recipes={"paper": PAPER_RECIPE, "quick": QUICK_RECIPE},
-        description="LFCC (30 ms / 15 ms, 70 filters 0-4 kHz, 19 + deltas) -> bona fide and spoof 512-component "
-                    "diagonal GMMs fitted by streaming EM; score = mean frame log-likelihood ratio (fit/score "
-                    "estimator, no gradient training)",
-        paper=_B02, count_parameters=count_parameters,
-    ),
-    ModelSpec(
-        name="cqcc-gmm", tasks=(Task.SPOOF,), build=_builder(CqccGmmConfig, "cqcc-gmm"),
-        config_class=CqccGmmConfig, recipes={"paper": PAPER_RECIPE, "quick": QUICK_RECIPE},
-        description="CQCC (12 bins/octave 62.5 Hz-4 kHz, 20 + deltas) -> bona fide and spoof 512-component "
-                    "diagonal GMMs fitted by streaming EM; score = mean frame log-likelihood ratio (fit/score "
-                    "estimator, no gradient training)",
-        paper=_B01, count_parameters=count_parameters,
-    ),
+    _spec("lfcc-gmm", LfccGmmConfig, "LFCC (30 ms / 15 ms, 70 filters 0-4 kHz, 19 + deltas)", _B02),
+    _spec("cqcc-gmm", CqccGmmConfig, "CQCC (12 bins/octave 62.5 Hz-4 kHz, 20 + deltas)", _B01),
 )
 
 
