@@ -70,7 +70,7 @@ def test_reference_state_dict_names_are_mapped() -> None:
 
 def test_a_few_training_steps_reduce_the_loss() -> None:
     torch.manual_seed(0)
-    waves, labels = two_class_batch(8, 8000, seed=1)
+    waves, labels = two_class_batch(8, 4000, seed=1)
     batch, target = torch.stack(waves), labels.float()
     model = LfccLcnn()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
