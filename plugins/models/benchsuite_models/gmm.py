@@ -378,6 +378,13 @@ class GmmCountermeasure:
             self.history.append(record)
             progress(record)
 
+    def to(self, device: str | torch.device) -> "GmmCountermeasure":
+        """Score (and keep the mixtures) on ``device``; ``fit`` moves there by itself."""
+        self.device = torch.device(device)
+        self.frontend.to(self.device)
+        self.mixtures = {name: gmm.to(self.device) for name, gmm in self.mixtures.items()}
+        return self
+
     def _require_fitted(self) -> None:
         if not self.mixtures:
             raise ConfigError(f"{self.name}: the GMMs are not fitted (fit or load a checkpoint first)")
