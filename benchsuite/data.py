@@ -120,6 +120,17 @@ def collate_stack(batch: list[tuple[torch.Tensor, int, int]]) -> tuple[torch.Ten
     return torch.stack(waves), torch.tensor(labels), torch.tensor(indices)
 
 
+def collate_pad(batch: list[tuple[torch.Tensor, int, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Whole files zero-padded at the end to the longest in the batch (the ASVspoof
+    2021 LCNN baseline trains on whole, padded utterances)."""
+    waves, labels, indices = zip(*batch)
+    longest = max(len(w) for w in waves)
+    padded = torch.zeros(len(waves), longest, dtype=waves[0].dtype)
+    for row, wave in enumerate(waves):
+        padded[row, : len(wave)] = wave
+    return padded, torch.tensor(labels), torch.tensor(indices)
+
+
 def collate_list(batch: list[tuple[torch.Tensor, int, int]]) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
     waves, labels, indices = zip(*batch)
     return list(waves), torch.tensor(labels), torch.tensor(indices)
@@ -136,9 +147,15 @@ def _worker_init(worker_id: int) -> None:
 def make_loader(dataset: WaveformDataset, *, batch_size: int, shuffle: bool, seed: int, as_list: bool,
                 drop_last: bool, num_workers: int, pin_memory: bool, persistent_workers: bool) -> DataLoader:
     sampler = EpochSampler(len(dataset), seed, shuffle)
+    if as_list:
+        collate = collate_list
+    elif dataset.crop_policy in ("full", "chunked") and batch_size > 1:
+        collate = collate_pad
+    else:
+        collate = collate_stack
     return DataLoader(
         dataset, batch_size=batch_size, sampler=sampler, drop_last=drop_last and len(dataset) > batch_size,
-        collate_fn=collate_list if as_list else collate_stack, num_workers=num_workers, pin_memory=pin_memory,
+        collate_fn=collate, num_workers=num_workers, pin_memory=pin_memory,
         persistent_workers=persistent_workers and num_workers > 0, worker_init_fn=_worker_init,
     )
 

@@ -424,6 +424,8 @@ class EstimatorTrainer:
         best_path = self.checkpoint_dir / BEST
         if best_path.exists():
             self.estimator.load_state_dict(load_checkpoint(best_path)["model_state"])
+            if hasattr(self.estimator, "to"):
+                self.estimator.to(self.device)
             self.progress.message("fitted estimator found in the cell's checkpoint; not fitting again")
             return TrainSummary(1, 1, None, 1, 0.0)
         started = time.monotonic()
