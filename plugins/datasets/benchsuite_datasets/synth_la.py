@@ -39,7 +39,7 @@ from . import voice as v
 GENERATOR = "synth-la"
 # Bump whenever the audio or protocols change for the same options: cached
 # corpora are keyed by it, so a new generator never reuses a stale corpus.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MANIFEST = "synth-la.json"
 
 SPLITS = ("train", "dev", "eval")
@@ -142,29 +142,41 @@ def band_limit(spec: np.ndarray, cutoff_hz: float, floor: float = 0.01) -> np.nd
     return spec * gain
 
 
-def _mel_matrix(n_mels: int) -> np.ndarray:
-    mel = lambda hz: 2595.0 * np.log10(1 + hz / 700.0)  # noqa: E731
-    edges_mel = np.linspace(mel(0.0), mel(v.SAMPLE_RATE / 2), n_mels + 2)
-    edges = 700.0 * (10 ** (edges_mel / 2595.0) - 1)
-    bank = np.zeros((n_mels, v.N_BINS), dtype=np.float32)
-    for i in range(n_mels):
-        low, centre, high = edges[i], edges[i + 1], edges[i + 2]
-        bank[i] = np.clip(np.minimum((v.BIN_HZ - low) / (centre - low), (high - v.BIN_HZ) / (high - centre)), 0, None)
-    return bank
+_MEL_CACHE: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
-_MEL_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+def _mel_positions(n_mels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For every bin: its lower mel band, the weight toward the next band, and
+    where each run of bins sharing a lower band starts (for ``reduceat``)."""
+    if n_mels not in _MEL_CACHE:
+        mel = 2595.0 * np.log10(1 + v.BIN_HZ / 700.0)
+        position = (n_mels - 1) * mel / mel[-1]
+        lower = np.minimum(np.floor(position).astype(np.int64), n_mels - 2)
+        upper_weight = (position - lower).astype(np.float32)
+        starts = np.flatnonzero(np.r_[True, np.diff(lower) > 0])
+        _MEL_CACHE[n_mels] = (lower, upper_weight, starts, lower[starts])
+    return _MEL_CACHE[n_mels]
 
 
 def mel_smear(magnitude: np.ndarray, n_mels: int) -> np.ndarray:
-    """Magnitudes through a mel filterbank and back (a mel-spectrogram vocoder's
-    input): fine harmonic detail is lost at high frequencies."""
-    if n_mels not in _MEL_CACHE:
-        bank = _mel_matrix(n_mels)
-        back = (bank / np.maximum(bank.sum(axis=0, keepdims=True), 1e-6)).T  # each bin from the bands covering it
-        _MEL_CACHE[n_mels] = (bank.T / np.maximum(bank.sum(axis=1), 1e-6)[None, :], back)
-    forward, back = _MEL_CACHE[n_mels]
-    return np.sqrt(np.maximum((magnitude ** 2) @ forward @ back.T, 0.0)).astype(np.float32)
+    """Magnitudes through ``n_mels`` triangular mel bands and back (a mel-spectrogram
+    vocoder's input): fine harmonic detail is lost where bands are wide.
+
+    Sums run in a fixed order (``reduceat``, no BLAS), so the result does not
+    depend on the number of BLAS threads: the corpus must be byte-identical
+    wherever it is generated."""
+    lower, upper_weight, starts, bands = _mel_positions(n_mels)
+    power = magnitude.astype(np.float32) ** 2
+    band_power = np.zeros((power.shape[0], n_mels), dtype=np.float32)
+    band_weight = np.zeros(n_mels, dtype=np.float32)
+    # each bin feeds its lower band with weight 1 - w and the next band with weight w
+    band_power[:, bands] += np.add.reduceat(power * (1 - upper_weight), starts, axis=1)
+    band_power[:, bands + 1] += np.add.reduceat(power * upper_weight, starts, axis=1)
+    band_weight[bands] += np.add.reduceat(1 - upper_weight, starts)
+    band_weight[bands + 1] += np.add.reduceat(upper_weight, starts)
+    band_power /= np.maximum(band_weight, 1e-6)
+    smeared = band_power[:, lower] * (1 - upper_weight) + band_power[:, lower + 1] * upper_weight
+    return np.sqrt(smeared)
 
 
 def codec(spec: np.ndarray, step_db: float, floor_db: float) -> np.ndarray:
@@ -249,7 +261,7 @@ def signature(spec: np.ndarray, n_samples: int, rng: np.random.Generator, *, til
         out = out * np.exp(v.log_tilt(tilt * float(rng.uniform(0.7, 1.3))))[None, :]
     if dynamics != 1.0:
         frame_power = np.mean(np.abs(out) ** 2, axis=1) + 1e-12
-        relative = frame_power / v.active_power(out)
+        relative = frame_power / max(v.active_power(out), 1e-20)
         exponent = (dynamics * float(rng.uniform(0.9, 1.1)) - 1.0) / 2
         out = out * np.clip(relative ** exponent, 0.05, 20.0).astype(np.float32)[:, None]
     if floor_db is not None:

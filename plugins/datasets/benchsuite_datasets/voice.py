@@ -273,8 +273,9 @@ def plan_utterance(voice: VoiceProfile, rng: np.random.Generator, duration: floa
     def frames(seconds: float) -> int:
         return max(1, int(round(seconds / frame_s)))
 
-    lead = frames(rng.uniform(0.05, 0.3))
-    tail = frames(rng.uniform(0.05, 0.3))
+    # leading and trailing silence, never more than a third of the utterance together
+    lead = frames(min(rng.uniform(0.05, 0.3), 0.15 * duration))
+    tail = frames(min(rng.uniform(0.05, 0.3), 0.15 * duration))
     cursor = lead
     end = n_frames - tail
     phrase = 0
@@ -358,6 +359,15 @@ def plan_utterance(voice: VoiceProfile, rng: np.random.Generator, duration: floa
         else:
             cursor += frames(rng.uniform(0.0, 0.12) * style.pause_scale)
         phrase_id[min(cursor, n_frames):] = phrase
+
+    if not np.any(energy * voicing > 0):  # no vowel fitted (very short utterance): one in the middle
+        n_vowel = max(1, (end - lead) // 2)
+        start = lead + (end - lead - n_vowel) // 2
+        voicing[start:start + n_vowel] = 1.0
+        energy[start:start + n_vowel] = _envelope(n_vowel, 0.25)
+        anchor_frames.append(start + n_vowel / 2)
+        anchor_formants.append(VOWEL_FORMANTS[current_vowel])
+        boundaries.append(start)
 
     # formant tracks: glide between anchors, scale by the speaker's tract length
     if not anchor_frames:
