@@ -169,7 +169,7 @@ def test_opens_through_the_la2019_reader_and_the_registry(tmp_path: Path, monkey
         open_synth_la(written, {"seed": 7})
     with pytest.raises(ConfigError, match="option seed=-1; expected a non-negative integer"):
         open_synth_la(None, {"seed": -1})
-    with pytest.raises(ConfigError, match="synth-la option train='many': expected a int"):
+    with pytest.raises(ConfigError, match="synth-la option train='many': expected an integer"):
         open_synth_la(None, {"train": "many"})
 
 

@@ -96,20 +96,7 @@ class SynthLaSizes:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "SynthLaSizes":
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ConfigError(f"synth-la: unknown option(s) {', '.join(unknown)}; known: seed, {', '.join(known)}")
-        values: dict[str, Any] = {}
-        for name, value in options.items():
-            default = getattr(cls, name)
-            try:
-                values[name] = type(default)(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"synth-la option {name}={value!r}: expected a {type(default).__name__}") from None
-            if isinstance(default, int) and values[name] != value and not isinstance(value, str):
-                raise ConfigError(f"synth-la option {name}={value!r}: expected an integer")
-        return cls(**values)
+        return v.sizes_from_options(cls, options, GENERATOR)
 
     def speakers(self, split: str) -> tuple[str, ...]:
         return SPEAKERS[split][: getattr(self, f"speakers_{split}")]
@@ -498,8 +485,7 @@ def generate_synth_la(out_dir: Path, *, seed: int = 0, workers: int | None = Non
     The same seed and sizes give byte-identical files whatever ``workers`` is.
     An existing ``out_dir`` holding the same corpus is reused; concurrent callers
     wait for one generation (see :func:`.voice.build_corpus`)."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"synth-la option seed={seed!r}: expected a non-negative integer")
+    v.check_seed(GENERATOR, seed)
     config = SynthLaSizes.from_options(sizes)
     identity = {"generator": GENERATOR, "version": GENERATOR_VERSION, "seed": seed, "sizes": asdict(config)}
 
@@ -533,10 +519,4 @@ def cache_dir(seed: int = 0, **sizes: Any) -> Path:
 
 def ensure_synth_la(seed: int = 0, **sizes: Any) -> Path:
     """The cached corpus for these options, generated on first use (with a notice on stderr)."""
-    target = cache_dir(seed, **sizes)
-    if v.read_manifest(target, MANIFEST) is None:
-        import sys
-
-        print(f"benchsuite: generating the synthetic corpus synth-la (seed {seed}) in {target}; this happens once",
-              file=sys.stderr, flush=True)
-    return generate_synth_la(target, seed=seed, **sizes)
+    return v.ensure_generated(GENERATOR, MANIFEST, cache_dir(seed, **sizes), generate_synth_la, seed, sizes)

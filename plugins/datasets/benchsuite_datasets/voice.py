@@ -24,6 +24,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -654,6 +655,41 @@ def options_tag(options: Mapping[str, Any]) -> str:
     """A short, stable hash of generator options, for cache directory names."""
     text = json.dumps(dict(options), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def check_seed(generator: str, seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{generator} option seed={seed!r}: expected a non-negative integer")
+
+
+def ensure_generated(generator: str, manifest: str, target: Path, generate: Callable[..., Path], seed: int,
+                     sizes: Mapping[str, Any]) -> Path:
+    """A cached generated corpus, generated on first use with a one-line notice on stderr."""
+    if read_manifest(target, manifest) is None:
+        print(f"benchsuite: generating the synthetic corpus {generator} (seed {seed}) in {target}; this happens once",
+              file=sys.stderr, flush=True)
+    return generate(target, seed=seed, **sizes)
+
+
+def sizes_from_options(cls: type, options: Mapping[str, Any], generator: str) -> Any:
+    """Build a sizes dataclass from generator options (``--set dataset.NAME.KEY=VALUE``
+    values may arrive as strings), naming the option and what was expected."""
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(f"{generator}: unknown option(s) {', '.join(unknown)}; known: seed, {', '.join(known)}")
+    values: dict[str, Any] = {}
+    for name, value in options.items():
+        default = getattr(cls, name)
+        wanted = "an integer" if isinstance(default, int) else "a number"
+        try:
+            converted = type(default)(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{generator} option {name}={value!r}: expected {wanted}") from None
+        if isinstance(value, bool) or (isinstance(default, int) and not isinstance(value, str) and converted != value):
+            raise ConfigError(f"{generator} option {name}={value!r}: expected {wanted}")
+        values[name] = converted
+    return cls(**values)
 
 
 def read_manifest(corpus_dir: Path, manifest_name: str) -> dict | None:
