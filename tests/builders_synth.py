@@ -7,6 +7,8 @@ chance (the attacks leave traces) yet far from perfect (they are not trivial).
 """
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -107,3 +109,12 @@ def equal_error_rate(bonafide_scores: Sequence[float], spoof_scores: Sequence[fl
     false_alarm = 1.0 - np.searchsorted(spoof, thresholds, side="left") / len(spoof)  # spoof at or above
     index = int(np.argmin(np.abs(miss - false_alarm)))
     return float((miss[index] + false_alarm[index]) / 2)
+
+
+def digest(root: Path) -> str:
+    """Hash of every file's relative path and bytes under ``root`` (manifest included)."""
+    sha = hashlib.sha256()
+    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+        sha.update(str(path.relative_to(root)).encode())
+        sha.update(path.read_bytes())
+    return sha.hexdigest()

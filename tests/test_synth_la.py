@@ -4,7 +4,6 @@ through the real reader and the registry, and that it is neither trivial nor
 hopeless for a simple countermeasure."""
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
@@ -21,21 +20,12 @@ from benchsuite_datasets import synth_la, voice
 from benchsuite_datasets.asvspoof import ASVspoof2019LA
 from benchsuite_datasets.synth import open_synth_la
 from benchsuite_datasets.synth_la import EVAL_ATTACKS, PROTOCOL, TRAIN_ATTACKS, generate_synth_la
-from builders_synth import GmmBaseline, equal_error_rate, lfcc_frames
+from builders_synth import GmmBaseline, digest, equal_error_rate, lfcc_frames
 
 SMALL = dict(train=24, dev=14, eval=30, bonafide_fraction=0.2, speakers_train=3, speakers_dev=2, speakers_eval=4,
              min_seconds=0.6, max_seconds=1.2)
 LINE = re.compile(r"^(LA_\d{4}) (LA_[TDE]_\d{7}) - (-|A\d\d) (bonafide|spoof)$")
 PREFIX = {"train": "LA_T_", "dev": "LA_D_", "eval": "LA_E_"}
-
-
-def digest(root: Path) -> str:
-    """Hash of every file's relative path and bytes (manifest included)."""
-    sha = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        sha.update(str(path.relative_to(root)).encode())
-        sha.update(path.read_bytes())
-    return sha.hexdigest()
 
 
 @pytest.fixture(scope="module")

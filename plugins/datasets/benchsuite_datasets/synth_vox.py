@@ -50,13 +50,15 @@ _STREAM_VOX_TRIALS = 203
 _STREAM_EMO_SPEAKERS = 301
 _STREAM_EMO_UTTS = 302
 
+TIMBRE_DB = 3.0  # individual spectral detail of each voice (see voice.random_voice)
+
 STYLES: dict[str, v.Style] = {
     "neutral": v.Style("neutral"),
-    "excited": v.Style("excited", f0_shift=3.5, f0_range_scale=1.6, rate_scale=1.2, energy_db=4.0, tilt_add=1.5,
-                       accent_scale=1.4, pause_scale=0.7),
-    "subdued": v.Style("subdued", f0_shift=-2.5, f0_range_scale=0.5, rate_scale=0.8, energy_db=-4.0, tilt_add=-1.5,
-                       accent_scale=0.6, pause_scale=1.8),
-    "breathy": v.Style("breathy", breathiness_add=0.3, jitter_scale=2.5, tilt_add=-2.5, rate_scale=0.95),
+    "excited": v.Style("excited", f0_shift=4.5, f0_range_scale=1.7, rate_scale=1.25, energy_db=5.0, tilt_add=2.0,
+                       accent_scale=1.5, pause_scale=0.6),
+    "subdued": v.Style("subdued", f0_shift=-3.5, f0_range_scale=0.45, rate_scale=0.75, energy_db=-5.0, tilt_add=-2.0,
+                       accent_scale=0.5, pause_scale=2.0),
+    "breathy": v.Style("breathy", breathiness_add=0.4, jitter_scale=3.0, tilt_add=-3.0, rate_scale=0.95),
 }
 STYLE_NAMES = tuple(STYLES)
 
@@ -151,9 +153,9 @@ def room_impulse_response(rng: np.random.Generator, *, rt60: float, drr_db: floa
 
 def far_field(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The same speech heard across a room: reverberation, then background noise."""
-    rir = room_impulse_response(rng, rt60=float(rng.uniform(0.25, 0.9)), drr_db=float(rng.uniform(-4.0, 8.0)))
+    rir = room_impulse_response(rng, rt60=float(rng.uniform(0.2, 0.8)), drr_db=float(rng.uniform(-3.0, 8.0)))
     reverberant = scipy.signal.fftconvolve(wave, rir)[: len(wave)].astype(np.float32)
-    return v.add_noise(reverberant, rng, float(rng.uniform(5.0, 20.0)), colour=float(rng.uniform(-4.0, -1.0)))
+    return v.add_noise(reverberant, rng, float(rng.uniform(8.0, 22.0)), colour=float(rng.uniform(-4.0, -1.0)))
 
 
 def close_talk(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -167,10 +169,10 @@ def session_voice(voice: v.VoiceProfile, rng: np.random.Generator) -> v.VoicePro
     """The same speaker on another day: pitch, rate, tilt and breathiness drift a little."""
     return dataclasses.replace(
         voice,
-        f0_median=voice.f0_median * float(rng.uniform(0.94, 1.06)),
-        speaking_rate=voice.speaking_rate * float(rng.uniform(0.9, 1.1)),
-        tilt_db_per_octave=voice.tilt_db_per_octave + float(rng.uniform(-0.4, 0.4)),
-        breathiness=voice.breathiness * float(rng.uniform(0.8, 1.25)),
+        f0_median=voice.f0_median * float(rng.uniform(0.96, 1.04)),
+        speaking_rate=voice.speaking_rate * float(rng.uniform(0.92, 1.08)),
+        tilt_db_per_octave=voice.tilt_db_per_octave + float(rng.uniform(-0.3, 0.3)),
+        breathiness=voice.breathiness * float(rng.uniform(0.85, 1.15)),
     )
 
 
@@ -241,7 +243,7 @@ def emo_items(seed: int, sizes: SynthEmoSizes) -> list[VoiceItem]:
 
 def synthesise_vox(seed: int, item: VoiceItem) -> dict[str, np.ndarray]:
     """Both versions of one synth-vox utterance, from the same clean speech."""
-    voice = v.random_voice(v.item_rng(seed, _STREAM_VOX_SPEAKERS, item.speaker_number))
+    voice = v.random_voice(v.item_rng(seed, _STREAM_VOX_SPEAKERS, item.speaker_number), timbre_db=TIMBRE_DB)
     rng = v.item_rng(seed, _STREAM_VOX_SPEAKERS, item.speaker_number, item.index)
     plan = v.plan_utterance(session_voice(voice, rng), rng, item.seconds)
     clean = v.render(plan, rng)
@@ -253,9 +255,9 @@ def synthesise_vox(seed: int, item: VoiceItem) -> dict[str, np.ndarray]:
 
 
 def synthesise_emo(seed: int, item: VoiceItem) -> np.ndarray:
-    voice = v.random_voice(v.item_rng(seed, _STREAM_EMO_SPEAKERS, item.speaker_number))
+    voice = v.random_voice(v.item_rng(seed, _STREAM_EMO_SPEAKERS, item.speaker_number), timbre_db=TIMBRE_DB)
     rng = v.item_rng(seed, _STREAM_EMO_SPEAKERS, item.speaker_number, item.index)
-    style = scaled_style(STYLES[item.style], float(rng.uniform(0.5, 1.2)))
+    style = scaled_style(STYLES[item.style], float(rng.uniform(0.6, 1.3)))
     plan = v.plan_utterance(session_voice(voice, rng), rng, item.seconds, style)
     # the style's loudness is kept relative to a per-speaker level, not normalised away
     level = -24.0 + style.energy_db + float(rng.uniform(-2.0, 2.0))

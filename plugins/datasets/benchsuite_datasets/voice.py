@@ -70,10 +70,15 @@ class VoiceProfile:
     breathiness: float  # aspiration noise relative to the pulses
     bandwidth_scale: float  # formant bandwidth factor (damping of the tract)
     nasal_prob: float = 0.15  # how often a consonant is a nasal
+    # individual spectral detail beyond the formants (piriform fossae, nasal coupling, ...):
+    # weights in dB of smooth cosine shapes over log-frequency; () = none
+    timbre: tuple[float, ...] = ()
 
 
-def random_voice(rng: np.random.Generator, *, sex: str | None = None) -> VoiceProfile:
-    """Draw a plausible voice; ``sex`` ("f" or "m") fixes the pitch and tract ranges."""
+def random_voice(rng: np.random.Generator, *, sex: str | None = None, timbre_db: float = 0.0) -> VoiceProfile:
+    """Draw a plausible voice; ``sex`` ("f" or "m") fixes the pitch and tract ranges;
+    ``timbre_db`` > 0 adds an individual spectral shape of about that many dB
+    (drawn after everything else, so voices without it are unchanged)."""
     if sex is None:
         sex = "f" if rng.random() < 0.5 else "m"
     if sex not in ("f", "m"):
@@ -90,7 +95,20 @@ def random_voice(rng: np.random.Generator, *, sex: str | None = None) -> VoicePr
         breathiness=float(rng.uniform(0.02, 0.12) + (0.04 if female else 0.0)),
         bandwidth_scale=float(rng.uniform(0.85, 1.3)),
         nasal_prob=float(rng.uniform(0.08, 0.25)),
+        timbre=tuple(float(w) for w in rng.normal(0.0, timbre_db, _TIMBRE_SHAPES)) if timbre_db > 0 else (),
     )
+
+
+_TIMBRE_SHAPES = 6
+
+
+def timbre_log_gain(timbre: Sequence[float]) -> np.ndarray:
+    """Natural-log gains per bin of a voice's individual spectral shape: cosines
+    over log-frequency between 200 Hz and 8 kHz, weighted by ``timbre`` (dB)."""
+    position = np.clip(np.log2(np.maximum(BIN_HZ, 200.0) / 200.0) / np.log2(8000.0 / 200.0), 0.0, 1.0)
+    shapes = np.cos(np.pi * np.arange(1, len(timbre) + 1)[:, None] * position[None, :])
+    return (np.asarray(timbre) @ shapes * (np.log(10) / 20)).astype(np.float32) if len(timbre) else \
+        np.zeros(N_BINS, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -547,6 +565,8 @@ def render_spectrum(plan: UtterancePlan, rng: np.random.Generator,
         voicing = (voicing >= options.voicing_threshold).astype(np.float64)
     log_envelope = tract_log_magnitude(plan.formants, plan.bandwidths)
     log_envelope += source_log_tilt(voice.tilt_db_per_octave + style.tilt_add)[None, :]
+    if voice.timbre:
+        log_envelope += timbre_log_gain(voice.timbre)[None, :]
     if options.envelope_lifter is not None:
         log_envelope = lifter(log_envelope, options.envelope_lifter)
     envelope = minimum_phase(log_envelope) if options.minimum_phase else np.exp(log_envelope)
