@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import scipy.fft
 
 from benchsuite.api import ConfigError
 
@@ -485,27 +484,21 @@ def generate_synth_la(out_dir: Path, *, seed: int = 0, workers: int | None = Non
     The same seed and sizes give byte-identical files whatever ``workers`` is.
     An existing ``out_dir`` holding the same corpus is reused; concurrent callers
     wait for one generation (see :func:`.voice.build_corpus`)."""
-    v.check_seed(GENERATOR, seed)
-    config = SynthLaSizes.from_options(sizes)
-    identity = {"generator": GENERATOR, "version": GENERATOR_VERSION, "seed": seed, "sizes": asdict(config)}
-
-    def write(root: Path) -> dict[str, Any]:
+    def write(root: Path, config: SynthLaSizes) -> dict[str, Any]:
         items = corpus_items(seed, config)
         (root / PROTOCOL_DIR).mkdir()
         for split in SPLITS:
             (root / AUDIO_DIR[split] / "flac").mkdir(parents=True)
             lines = [it.protocol_line() for it in items if it.split == split]
             (root / PROTOCOL_DIR / PROTOCOL[split]).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        n_workers = workers or v.default_workers()
-        # many small interleaved chunks keep the workers evenly loaded (durations vary 1-4 s)
-        n_chunks = 1 if n_workers == 1 else n_workers * 8
-        v.run_jobs(_write_chunk, [(seed, str(root), items[i::n_chunks]) for i in range(n_chunks)], n_workers)
+        v.write_items(_write_chunk, seed, root, items, workers)
         counts = {split: {"bonafide": sum(1 for it in items if it.split == split and it.system == "-"),
                           "spoof": sum(1 for it in items if it.split == split and it.system != "-")}
                   for split in SPLITS}
         return {"counts": counts, "attacks": {name: description for name, (description, _) in ATTACKS.items()}}
 
-    return v.build_corpus(Path(out_dir), MANIFEST, identity, write)
+    return v.generate_corpus(out_dir, generator=GENERATOR, version=GENERATOR_VERSION, manifest=MANIFEST,
+                             sizes_class=SynthLaSizes, seed=seed, sizes=sizes, write=write)
 
 
 def cache_dir(seed: int = 0, **sizes: Any) -> Path:

@@ -38,8 +38,8 @@ from . import voice as v
 VOX = "synth-vox"
 EMO = "synth-emo"
 # Bump whenever the audio or the lists change for the same options (cached copies are keyed by it).
-VOX_VERSION = 1
-EMO_VERSION = 1
+VOX_VERSION = 2
+EMO_VERSION = 2
 VOX_MANIFEST = "synth-vox.json"
 EMO_MANIFEST = "synth-emo.json"
 SPLITS = ("train", "dev", "eval")
@@ -321,25 +321,19 @@ def vox_trials(items: Sequence[VoiceItem], rng: np.random.Generator, nontarget_p
 # --------------------------------------------------------------------------- generators
 
 
-def _chunks(items: Sequence[VoiceItem], seed: int, root: Path, workers: int) -> list[tuple[int, str, list[VoiceItem]]]:
-    n_chunks = 1 if workers == 1 else workers * 8
-    return [(seed, str(root), list(items[i::n_chunks])) for i in range(n_chunks)]
+def _write_audio(root: Path, items: Sequence[VoiceItem], writer: Any, seed: int, workers: int | None) -> None:
+    for item in items:
+        (root / "wav" / item.split / item.speaker).mkdir(parents=True, exist_ok=True)
+    v.write_items(writer, seed, root, items, workers)
 
 
 def generate_synth_vox(out_dir: Path, *, seed: int = 0, workers: int | None = None, **sizes: Any) -> Path:
     """Write synth-vox (Kaldi dirs ``train/``, ``dev/``, ``eval/`` and ``wav/``) to
     ``out_dir`` and return it.  ``sizes`` are :class:`SynthVoxSizes` fields.
     Same seed and sizes -> byte-identical files; an existing identical corpus is reused."""
-    v.check_seed(VOX, seed)
-    config = v.sizes_from_options(SynthVoxSizes, sizes, VOX)
-    identity = {"generator": VOX, "version": VOX_VERSION, "seed": seed, "sizes": asdict(config)}
-
-    def write(root: Path) -> dict[str, Any]:
+    def write(root: Path, config: SynthVoxSizes) -> dict[str, Any]:
         items = vox_items(seed, config)
-        for item in items:
-            (root / "wav" / item.split / item.speaker).mkdir(parents=True, exist_ok=True)
-        n_workers = workers or v.default_workers()
-        v.run_jobs(_write_vox, _chunks(items, seed, root, n_workers), n_workers)
+        _write_audio(root, items, _write_vox, seed, workers)
         counts: dict[str, Any] = {}
         for split in SPLITS:
             chosen = [it for it in items if it.split == split]
@@ -354,22 +348,16 @@ def generate_synth_vox(out_dir: Path, *, seed: int = 0, workers: int | None = No
                                            "nontarget": sum(t.endswith(" nontarget") for t in trials)}
         return {"counts": counts, "trials": "close-talk enrolment, far-field test"}
 
-    return v.build_corpus(Path(out_dir), VOX_MANIFEST, identity, write)
+    return v.generate_corpus(out_dir, generator=VOX, version=VOX_VERSION, manifest=VOX_MANIFEST,
+                             sizes_class=SynthVoxSizes, seed=seed, sizes=sizes, write=write)
 
 
 def generate_synth_emo(out_dir: Path, *, seed: int = 0, workers: int | None = None, **sizes: Any) -> Path:
     """Write synth-emo (Kaldi dirs with ``utt2label``, four styles) to ``out_dir`` and
     return it.  ``sizes`` are :class:`SynthEmoSizes` fields."""
-    v.check_seed(EMO, seed)
-    config = v.sizes_from_options(SynthEmoSizes, sizes, EMO)
-    identity = {"generator": EMO, "version": EMO_VERSION, "seed": seed, "sizes": asdict(config)}
-
-    def write(root: Path) -> dict[str, Any]:
+    def write(root: Path, config: SynthEmoSizes) -> dict[str, Any]:
         items = emo_items(seed, config)
-        for item in items:
-            (root / "wav" / item.split / item.speaker).mkdir(parents=True, exist_ok=True)
-        n_workers = workers or v.default_workers()
-        v.run_jobs(_write_emo, _chunks(items, seed, root, n_workers), n_workers)
+        _write_audio(root, items, _write_emo, seed, workers)
         counts: dict[str, Any] = {}
         for split in SPLITS:
             chosen = [it for it in items if it.split == split]
@@ -378,7 +366,8 @@ def generate_synth_emo(out_dir: Path, *, seed: int = 0, workers: int | None = No
             counts[split] = {style: sum(it.style == style for it in chosen) for style in STYLE_NAMES}
         return {"counts": counts, "classes": list(STYLE_NAMES)}
 
-    return v.build_corpus(Path(out_dir), EMO_MANIFEST, identity, write)
+    return v.generate_corpus(out_dir, generator=EMO, version=EMO_VERSION, manifest=EMO_MANIFEST,
+                             sizes_class=SynthEmoSizes, seed=seed, sizes=sizes, write=write)
 
 
 def _cache_dir(generator: str, version: int, sizes_class: type, seed: int, sizes: Mapping[str, Any]) -> Path:

@@ -13,7 +13,12 @@ tracks) and :func:`render` turns a plan into a waveform, with knobs that the
 attacks turn (excitation kind, jitter, aspiration, spectral detail).
 
 All randomness comes from the ``numpy.random.Generator`` passed in, so a caller
-that seeds one generator per utterance gets byte-identical audio on every run.
+that seeds one generator per utterance gets byte-identical audio on every run;
+nothing here calls BLAS, whose results may depend on the thread count.
+
+The last section holds what every generated corpus shares: option parsing,
+the cache location, and :func:`build_corpus`, which writes a corpus into a
+temporary sibling under a file lock and renames it into place.
 """
 from __future__ import annotations
 
@@ -107,8 +112,8 @@ def timbre_log_gain(timbre: Sequence[float]) -> np.ndarray:
     over log-frequency between 200 Hz and 8 kHz, weighted by ``timbre`` (dB)."""
     position = np.clip(np.log2(np.maximum(BIN_HZ, 200.0) / 200.0) / np.log2(8000.0 / 200.0), 0.0, 1.0)
     shapes = np.cos(np.pi * np.arange(1, len(timbre) + 1)[:, None] * position[None, :])
-    return (np.asarray(timbre) @ shapes * (np.log(10) / 20)).astype(np.float32) if len(timbre) else \
-        np.zeros(N_BINS, dtype=np.float32)
+    gain_db = (np.asarray(timbre, dtype=np.float64)[:, None] * shapes).sum(axis=0)  # a plain sum, not BLAS
+    return (gain_db * (np.log(10) / 20)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -720,6 +725,17 @@ def read_manifest(corpus_dir: Path, manifest_name: str) -> dict | None:
         return None
 
 
+def generate_corpus(out_dir: Path, *, generator: str, version: int, manifest: str, sizes_class: type, seed: int,
+                    sizes: Mapping[str, Any], write: Callable[[Path, Any], Mapping[str, Any]]) -> Path:
+    """The common part of every generator: check the seed and sizes, then
+    :func:`build_corpus` with ``write(tmp_dir, sizes)`` under the identity
+    (generator, version, seed, sizes) that decides whether a corpus is reused."""
+    check_seed(generator, seed)
+    config = sizes_from_options(sizes_class, sizes, generator)
+    identity = {"generator": generator, "version": version, "seed": seed, "sizes": dataclasses.asdict(config)}
+    return build_corpus(Path(out_dir), manifest, identity, lambda root: write(root, config))
+
+
 def build_corpus(out_dir: Path, manifest_name: str, identity: Mapping[str, Any],
                  write: Callable[[Path], Mapping[str, Any]]) -> Path:
     """Create a generated corpus at ``out_dir`` safely under concurrency.
@@ -798,6 +814,16 @@ def run_jobs(function: Callable[[Any], None], jobs: Sequence[Any], workers: int)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for _ in pool.map(function, jobs):
             pass
+
+
+def write_items(function: Callable[[tuple[int, str, list[Any]]], None], seed: int, root: Path,
+                items: Sequence[Any], workers: int | None) -> None:
+    """Write ``items`` with ``function((seed, root, chunk))`` in ``workers`` processes
+    (default :func:`default_workers`); many small interleaved chunks keep the
+    workers evenly loaded, as utterance lengths vary."""
+    n_workers = workers or default_workers()
+    n_chunks = 1 if n_workers == 1 else n_workers * 8
+    run_jobs(function, [(seed, str(root), list(items[i::n_chunks])) for i in range(n_chunks)], n_workers)
 
 
 def default_workers() -> int:
