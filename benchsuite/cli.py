@@ -306,12 +306,26 @@ class DataGroup(click.Group):
         return None
 
 
+def _key_values(options: tuple[str, ...]) -> dict[str, Any]:
+    import yaml
+
+    parsed = {}
+    for text in options:
+        if "=" not in text:
+            raise ConfigError(f"--set {text!r}: expected KEY=VALUE")
+        key, value = text.split("=", 1)
+        parsed[key.strip()] = yaml.safe_load(value)
+    return parsed
+
+
 def _generator_command(spec: Any) -> click.Command:
     @click.command(name=spec.name, help=f"Generate the embedded corpus {spec.name!r}. {spec.description}")
     @click.option("--out", type=click.Path(path_type=Path), required=True, help="Directory to write the corpus to.")
     @click.option("--seed", type=int, default=0, show_default=True, help="Generator seed (same seed, same corpus).")
-    def generate(out: Path, seed: int) -> None:
-        path = spec.generate(out, seed=seed)
+    @click.option("--set", "options", multiple=True, metavar="KEY=VALUE",
+                  help="Generator option, e.g. train=600 (see `benchsuite list datasets`). Repeatable.")
+    def generate(out: Path, seed: int, options: tuple[str, ...]) -> None:
+        path = spec.generate(out, seed=seed, **_key_values(options))
         click.echo(f"{spec.name} written to {Path(path).resolve()}")
 
     return generate
@@ -332,21 +346,13 @@ def data() -> None:
 def data_check(ctx: click.Context, dataset: str, data_root: Path | None, options: tuple[str, ...], no_audio: bool,
                as_json: bool) -> None:
     """Validate a corpus and print its statistics."""
-    import yaml
-
     registry = _registry(ctx)
     spec = registry.datasets.get(dataset).spec
     if data_root is None and not spec.embedded:
         raise ConfigError(f"dataset {dataset!r} needs --data-root DIR")
     if data_root is not None and not data_root.exists():
         raise ConfigError(f"--data-root {data_root}: directory not found")
-    parsed = {}
-    for text in options:
-        if "=" not in text:
-            raise ConfigError(f"--set {text!r}: expected KEY=VALUE")
-        key, value = text.split("=", 1)
-        parsed[key] = yaml.safe_load(value)
-    ds = spec.open(data_root, parsed)
+    ds = spec.open(data_root, _key_values(options))
     ds.validate(check_audio=not no_audio)
     stats = ds.statistics(check_audio=not no_audio)
     stats = {"dataset": dataset, "task": spec.task.value, "root": str(data_root) if data_root else None,
