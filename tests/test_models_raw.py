@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from benchsuite.api import ConfigError, Recipe, Task, TaskInfo
 from benchsuite.registry import get_registry
-from benchsuite_models import aasist, blocks, rawgat_st, rawnet2, sinc
+from benchsuite_models import blocks, rawgat_st, rawnet2, sinc
 from builders_models_raw import single_thread
 
 RAW_MODELS = ("aasist", "aasist-l", "rawgat-st", "rawnet2")
@@ -187,6 +187,38 @@ def test_forward_on_short_audio_and_batch_independence_in_eval(registry, name):
         single = model(waves[1:2])
     assert batch.shape == (3, 2) and torch.isfinite(batch).all()
     assert torch.allclose(batch[1:2], single, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, samples", [("aasist", 16000), ("rawgat-st", 64600), ("rawnet2", 16000)])
+def test_fast_eval_path_equals_the_reference_operation_order(registry, name, samples, monkeypatch):
+    """Eval mode folds BN into convs and (on CPU) runs channels-last; the result must match
+    the reference's order of operations to float32 rounding."""
+    torch.manual_seed(0)
+    model = build(registry, name).eval()
+    for module in model.modules():  # non-trivial running statistics, so folding matters
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    waves = 0.1 * torch.randn(2, samples)
+    with torch.no_grad():
+        fast = model(waves)
+        monkeypatch.setattr(blocks.ResidualBlock2d, "fast_eval", False)
+        monkeypatch.setattr(rawnet2.ResidualBlock1d, "fast_eval", False)
+        exact = model(waves)
+    assert torch.allclose(fast, exact, atol=1e-5), (fast, exact)
+
+
+def test_channels_last_helpers_match_pytorch():
+    torch.manual_seed(0)
+    single = torch.randn(2, 1, 5, 13)
+    weight, bias = torch.randn(4, 1, 2, 3), torch.randn(4)
+    out = blocks.conv2d_channels_last(single, weight, bias, (1, 1))
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(out, F.conv2d(single, weight, bias, padding=(1, 1)), atol=1e-6)
+    wide = torch.randn(2, 4, 5, 14).contiguous(memory_format=torch.channels_last)
+    pooled = blocks.max_pool_time_channels_last(wide, 3)
+    assert pooled.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(pooled, F.max_pool2d(wide.contiguous(), (1, 3)))
 
 
 def test_rawnet2_outputs_log_probabilities():

@@ -1,4 +1,4 @@
-"""Layers shared by the raw-waveform graph-attention models (AASIST, AASIST-L, RawGAT-ST).
+"""Layers shared by the raw-waveform countermeasures (AASIST, AASIST-L, RawGAT-ST, RawNet2).
 
 Written from the papers (Tak et al., Odyssey 2021; Jung et al., ICASSP 2022) and
 the facts of the authors' released code that decide weight compatibility; the
@@ -33,9 +33,14 @@ class ResidualBlock2d(nn.Module):
     - ``unused_conv``: RawGAT-ST's non-first blocks define a 1 -> C conv that
       the forward pass never uses.
 
-    In eval mode the BN is folded into the first conv (one pass less over the
-    largest tensor; equal to float32 rounding).
+    Eval mode (the fast path, equal to float32 rounding): the BN is folded
+    into the first conv, and on CPU the block runs channels-last, where oneDNN's
+    2-D convolutions are ~1.8x faster (but slower in backward, so training stays
+    NCHW); 1-channel convolutions become one GEMM each.  Set ``fast_eval = False``
+    on the class for the reference's exact operation order.
     """
+
+    fast_eval = True
 
     def __init__(self, in_channels: int, out_channels: int, *, first: bool = False,
                  shortcut_conv: bool | None = None, unused_conv: bool = False) -> None:
@@ -54,14 +59,52 @@ class ResidualBlock2d(nn.Module):
             self.unused_conv = nn.Conv2d(1, out_channels, kernel_size=(2, 3), padding=(1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training:
-            out = self.bn(self.conv_in(x))
-        else:
-            weight, bias = fold_batch_norm(self.conv_in, self.bn)
-            out = F.conv2d(x, weight, bias, padding=self.conv_in.padding)
-        out = self.conv_out(F.selu(out, inplace=True))
+        if not self.training and self.fast_eval:
+            return self._forward_eval(x)
+        out = self.conv_out(F.selu(self.bn(self.conv_in(x)), inplace=True))
         out += self.shortcut(x) if self.shortcut is not None else x
         return max_pool_last_dim(out, 3)
+
+    def _forward_eval(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = fold_batch_norm(self.conv_in, self.bn)
+        if x.device.type != "cpu":
+            out = self.conv_out(F.selu(F.conv2d(x, weight, bias, padding=self.conv_in.padding), inplace=True))
+            out += self.shortcut(x) if self.shortcut is not None else x
+            return max_pool_last_dim(out, 3)
+        if x.shape[1] > 1:
+            x = x.contiguous(memory_format=torch.channels_last)
+        out = F.selu(conv2d_channels_last(x, weight, bias, self.conv_in.padding), inplace=True)
+        out = F.conv2d(out, self.conv_out.weight, self.conv_out.bias, padding=self.conv_out.padding)
+        if self.shortcut is not None:
+            out += conv2d_channels_last(x, self.shortcut.weight, self.shortcut.bias, self.shortcut.padding)
+        else:
+            out += x
+        return max_pool_time_channels_last(out, 3)
+
+
+def conv2d_channels_last(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                         padding: tuple[int, int]) -> torch.Tensor:
+    """``F.conv2d`` whose output is channels-last.  A 1-channel input (where oneDNN is slow and
+    would answer in NCHW) becomes one GEMM of the kh*kw shifted copies with the filters."""
+    if x.shape[1] != 1:
+        return F.conv2d(x, weight, bias, padding=padding)
+    batch, _, height, width = x.shape
+    out_channels, _, k_h, k_w = weight.shape
+    pad_h, pad_w = padding
+    padded = F.pad(x[:, 0], (pad_w, pad_w, pad_h, pad_h))
+    out_h, out_w = height + 2 * pad_h - k_h + 1, width + 2 * pad_w - k_w + 1
+    columns = torch.stack([padded[:, i:i + out_h, j:j + out_w] for i in range(k_h) for j in range(k_w)], dim=-1)
+    out = torch.addmm(bias, columns.view(-1, k_h * k_w), weight.view(out_channels, -1).t())
+    return out.view(batch, out_h, out_w, out_channels).permute(0, 3, 1, 2)
+
+
+def max_pool_time_channels_last(x: torch.Tensor, kernel: int) -> torch.Tensor:
+    """``F.max_pool2d(x, (1, kernel))`` for a channels-last ``[B, C, H, W]`` tensor, staying channels-last."""
+    batch, channels, height, width = x.shape
+    pooled_width = width // kernel
+    rows = x.permute(0, 2, 3, 1)[:, :, :pooled_width * kernel]  # [B, H, W, C] view
+    # a reduction over the middle axis of contiguous [.., kernel, C] groups vectorises over C
+    return rows.reshape(batch, height, pooled_width, kernel, channels).amax(dim=3).permute(0, 3, 1, 2)
 
 
 def fold_batch_norm(conv: nn.Conv1d | nn.Conv2d, bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,13 +136,19 @@ class _LastDimMaxPool(torch.autograd.Function):
         x, pooled = ctx.saved_tensors
         kernel, width = ctx.kernel, pooled.shape[-1]
         windows = x[..., :kernel * width].unflatten(-1, (width, kernel))
-        grad_x = torch.zeros_like(x)
-        grad_windows = grad_x[..., :kernel * width].unflatten(-1, (width, kernel))
-        taken = torch.zeros_like(pooled, dtype=torch.bool)
-        for offset in range(kernel):
+        taken = windows[..., 0] == pooled
+        winners = [taken]
+        for offset in range(1, kernel - 1):
             is_max = (windows[..., offset] == pooled) & ~taken
-            grad_windows[..., offset] = grad * is_max
-            taken |= is_max
+            winners.append(is_max)
+            taken = taken | is_max
+        if kernel > 1:
+            winners.append(~taken)
+        # one contiguous write of the whole gradient (strided per-offset writes cost ~30% more)
+        grad_x = torch.empty_like(x)
+        torch.mul(torch.stack(winners, dim=-1), grad.unsqueeze(-1),
+                  out=grad_x[..., :kernel * width].unflatten(-1, (width, kernel)))
+        grad_x[..., kernel * width:] = 0
         return grad_x, None
 
 
@@ -203,7 +252,3 @@ def rename_state_dict(state: Mapping[str, Any], rules: Sequence[tuple[str, str |
                 break
         renamed[key] = value
     return renamed
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

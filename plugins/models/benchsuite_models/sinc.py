@@ -13,7 +13,6 @@ in the frequency domain, which gives the same output to float32 rounding.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
