@@ -27,7 +27,7 @@ from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskI
 from benchsuite.hookspecs import hookimpl
 
 from .blocks import (GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, max_pool_bands_and_time,
-                     pairwise_products, rename_state_dict)
+                     pairwise_products, rename_state_dict, residual_block_rule)
 from .sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
 PAPER = ("J.-w. Jung, H.-S. Heo, H. Tak, H.-j. Shim, J. S. Chung, B.-J. Lee, H.-J. Yu, N. Evans, "
@@ -214,11 +214,7 @@ _RELEASED_KEY_RULES = [
     (r"^pos_S$", "spectral_position"),
     (r"^master([12])$", lambda m: f"branches.{int(m.group(1)) - 1}.master"),
     (r"^first_bn\.", "input_bn."),
-    (r"^encoder\.(\d+)\.0\.bn1\.", r"encoder.\1.discarded_bn."),
-    (r"^encoder\.(\d+)\.0\.conv1\.", r"encoder.\1.conv_in."),
-    (r"^encoder\.(\d+)\.0\.bn2\.", r"encoder.\1.bn."),
-    (r"^encoder\.(\d+)\.0\.conv2\.", r"encoder.\1.conv_out."),
-    (r"^encoder\.(\d+)\.0\.conv_downsample\.", r"encoder.\1.shortcut."),
+    residual_block_rule(r"encoder\.(\d+)", "encoder.{}"),
     (r"^GAT_layer_S\.(.*)$", lambda m: "gat_spectral." + _gat_key(m.group(1))),
     (r"^GAT_layer_T\.(.*)$", lambda m: "gat_temporal." + _gat_key(m.group(1))),
     (r"^HtrgGAT_layer_ST([12])([12])\.(.*)$",

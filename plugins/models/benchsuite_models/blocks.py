@@ -229,6 +229,23 @@ class GraphPool(nn.Module):
 # --------------------------------------------------------------------------- checkpoints
 
 
+# The reference code bases (AASIST, RawGAT-ST, RawNet2) name a residual block's layers alike.
+RESIDUAL_BLOCK_NAMES = {"bn1": "discarded_bn", "conv1": "conv_in", "bn2": "bn", "conv2": "conv_out",
+                        "conv_downsample": "shortcut", "conv_1": "unused_conv"}
+
+
+def residual_block_rule(theirs: str, ours: str) -> tuple[str, Callable[[re.Match], str]]:
+    """A rename rule for the reference's ``nn.Sequential``-wrapped residual blocks:
+    ``theirs`` is a regex for the key prefix whose one group is the block index
+    (RawNet2's ``block<i>`` is ``"block(\\d)"``), ``ours`` a format string taking that index."""
+    pattern = rf"^{theirs}\.0\.({'|'.join(RESIDUAL_BLOCK_NAMES)})\.(.*)$"
+
+    def rename(match: re.Match) -> str:
+        return f"{ours.format(match.group(1))}.{RESIDUAL_BLOCK_NAMES[match.group(2)]}.{match.group(3)}"
+
+    return pattern, rename
+
+
 def rename_state_dict(state: Mapping[str, Any], rules: Sequence[tuple[str, str | Callable[[re.Match], str]]],
                       foreign_marker: str) -> dict[str, Any]:
     """Map a released state dict onto our module names.

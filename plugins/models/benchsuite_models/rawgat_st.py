@@ -29,7 +29,8 @@ from torch import nn
 from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
 
-from .blocks import GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time, rename_state_dict
+from .blocks import (RESIDUAL_BLOCK_NAMES, GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time,
+                     rename_state_dict)
 from .sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
 PAPER = ("H. Tak, J.-w. Jung, J. Patino, M. Kamble, M. Todisco, N. Evans, \"End-to-end spectro-temporal graph "
@@ -146,8 +147,6 @@ class RawGatSt(nn.Module):
 
 # --------------------------------------------------------------------------- released checkpoints
 
-_BLOCK_NAMES = {"bn1": "discarded_bn", "conv1": "conv_in", "bn2": "bn", "conv2": "conv_out",
-                "conv_downsample": "shortcut", "conv_1": "unused_conv"}
 _GAT_NAMES = {"att_proj": "attention_proj", "att_weight": "attention_vector", "proj_with_att": "proj_attended",
               "proj_without_att": "proj_self", "bn": "bn"}
 _TOP_NAMES = {"GAT_layer1": "gat_spectral", "GAT_layer2": "gat_temporal", "GAT_layer3": "gat_fused",
@@ -162,7 +161,7 @@ def _block_key(match) -> str:
     if index == "0" and layer == "conv_1":
         layer_name = "conv_in"  # the first block's conv_1 is the one it uses
     else:
-        layer_name = _BLOCK_NAMES[layer]
+        layer_name = RESIDUAL_BLOCK_NAMES[layer]
     return f"{encoder}.{index}.{layer_name}.{rest}"
 
 

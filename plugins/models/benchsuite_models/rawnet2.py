@@ -27,7 +27,7 @@ from torch import nn
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo
 from benchsuite.hookspecs import hookimpl
 
-from .blocks import fold_batch_norm, max_pool_last_dim, rename_state_dict
+from .blocks import fold_batch_norm, max_pool_last_dim, rename_state_dict, residual_block_rule
 from .sinc import FixedSincFilterbank, magnitude
 
 PAPER = ("H. Tak, J. Patino, M. Todisco, A. Nautsch, N. Evans, A. Larcher, \"End-to-end anti-spoofing with "
@@ -123,11 +123,7 @@ class RawNet2(nn.Module):
 _RELEASED_KEY_RULES = [
     (r"^Sinc_conv\.", "sinc."),
     (r"^first_bn\.", "input_bn."),
-    (r"^block(\d)\.0\.bn1\.", r"blocks.\1.discarded_bn."),
-    (r"^block(\d)\.0\.conv1\.", r"blocks.\1.conv_in."),
-    (r"^block(\d)\.0\.bn2\.", r"blocks.\1.bn."),
-    (r"^block(\d)\.0\.conv2\.", r"blocks.\1.conv_out."),
-    (r"^block(\d)\.0\.conv_downsample\.", r"blocks.\1.shortcut."),
+    residual_block_rule(r"block(\d)", "blocks.{}"),
     (r"^fc_attention(\d)\.0\.", r"feature_map_scaling.\1."),
     (r"^bn_before_gru\.", "pre_gru_bn."),
     (r"^fc1_gru\.", "fc_hidden."),
