@@ -192,6 +192,7 @@ def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
 def _paper_recipe() -> Recipe:
     # eurecom-asp/RawGAT-ST-antispoofing main.py: Adam lr 1e-4, wd 1e-4, no scheduler, batch 10, 300 epochs,
     # CE weighted [0.1 spoof, 0.9 bona fide]; data_utils.py pads/cuts every split to its first 64,600 samples.
+    # (The yaml's "amsgrad: 1" never reaches the optimizer.)  Training masks sinc bands: freq_mask_filters.
     return Recipe(epochs=300, batch_size=10, optimizer="adam", lr=1e-4, weight_decay=1e-4, scheduler="none",
                   loss="weighted_ce", class_weights=(0.1, 0.9), crop_samples=64600, train_crop="first",
                   eval_crop="first", selection="dev_eer")

@@ -142,7 +142,8 @@ def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
 def _paper_recipe() -> Recipe:
     # asvspoof-challenge/2021 LA/Baseline-RawNet2/main.py: Adam lr 1e-4, wd 1e-4, batch 32 (drop_last), 100 epochs,
     # CE weighted [0.1 spoof, 0.9 bona fide] on the log-softmax output, first 64,600 samples for every split.
-    # The baseline keeps every epoch and has no selection rule; benchsuite selects on dev EER.
+    # The baseline keeps every epoch and has no selection rule; benchsuite selects on dev EER.  (The yaml's
+    # "amsgrad: 1" never reaches the optimizer.)
     return Recipe(epochs=100, batch_size=32, optimizer="adam", lr=1e-4, weight_decay=1e-4, scheduler="none",
                   loss="weighted_ce", class_weights=(0.1, 0.9), crop_samples=64600, train_crop="first",
                   eval_crop="first", selection="dev_eer")
