@@ -202,10 +202,35 @@ def test_fast_eval_path_equals_the_reference_operation_order(registry, name, sam
     waves = 0.1 * torch.randn(2, samples)
     with torch.no_grad():
         fast = model(waves)
-        monkeypatch.setattr(blocks.ResidualBlock2d, "fast_eval", False)
-        monkeypatch.setattr(rawnet2.ResidualBlock1d, "fast_eval", False)
+        monkeypatch.setattr(blocks.ResidualBlock2d, "fast_paths", False)
+        monkeypatch.setattr(rawnet2.ResidualBlock1d, "fast_paths", False)
         exact = model(waves)
     assert torch.allclose(fast, exact, atol=1e-5), (fast, exact)
+
+
+def test_fast_training_path_gives_the_reference_outputs_and_gradients(registry, monkeypatch):
+    """Checked in float64, where summation order cannot hide a real difference (in float32 the
+    reordered sums move a few max-pool choices, so gradients agree to ~1e-3 only)."""
+    torch.manual_seed(0)
+    model = build(registry, "aasist-l").train().double()
+    waves, labels = _separable_batch(8000)
+    waves = waves.double()
+
+    def outputs_and_gradients():
+        model.zero_grad(set_to_none=True)
+        with torch.random.fork_rng():
+            torch.manual_seed(5)  # the same dropout masks on both paths
+            logits = model(waves)
+        F.cross_entropy(logits, labels).backward()
+        return logits.detach(), {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+
+    fast_logits, fast_grads = outputs_and_gradients()
+    monkeypatch.setattr(blocks.ResidualBlock2d, "fast_paths", False)
+    exact_logits, exact_grads = outputs_and_gradients()
+    assert torch.allclose(fast_logits, exact_logits, atol=1e-10)
+    assert fast_grads.keys() == exact_grads.keys()
+    for key, grad in exact_grads.items():
+        assert torch.allclose(fast_grads[key], grad, rtol=1e-6, atol=1e-9), key
 
 
 def test_channels_last_helpers_match_pytorch():
@@ -215,6 +240,9 @@ def test_channels_last_helpers_match_pytorch():
     out = blocks.conv2d_channels_last(single, weight, bias, (1, 1))
     assert out.is_contiguous(memory_format=torch.channels_last)
     assert torch.allclose(out, F.conv2d(single, weight, bias, padding=(1, 1)), atol=1e-6)
+    out = blocks.conv2d_one_channel(single, weight[..., :1, :], bias, (0, 1))
+    assert out.is_contiguous() and torch.allclose(out, F.conv2d(single, weight[..., :1, :], bias, padding=(0, 1)),
+                                                  atol=1e-6)
     wide = torch.randn(2, 4, 5, 14).contiguous(memory_format=torch.channels_last)
     pooled = blocks.max_pool_time_channels_last(wide, 3)
     assert pooled.is_contiguous(memory_format=torch.channels_last)

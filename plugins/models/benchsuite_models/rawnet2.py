@@ -56,9 +56,9 @@ class ResidualBlock1d(nn.Module):
     LeakyReLU) to the input and then convolves the raw input instead.  It is in
     the state dict and the parameter count but cannot change the output, so it
     is not evaluated.  In eval mode the BN is folded into the first conv unless
-    ``fast_eval`` is switched off on the class."""
+    ``fast_paths`` is switched off on the class."""
 
-    fast_eval = True
+    fast_paths = True
 
     def __init__(self, in_channels: int, out_channels: int, *, first: bool, leaky_slope: float) -> None:
         super().__init__()
@@ -71,7 +71,7 @@ class ResidualBlock1d(nn.Module):
         self.shortcut = nn.Conv1d(in_channels, out_channels, kernel_size=1) if in_channels != out_channels else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training or not self.fast_eval:
+        if self.training or not self.fast_paths:
             out = self.bn(self.conv_in(x))
         else:  # BN folded into the conv: one pass less, equal to float32 rounding
             weight, bias = fold_batch_norm(self.conv_in, self.bn)
