@@ -178,6 +178,7 @@ def mask_filter_bands(features: torch.Tensor, max_width: int, n_filters: int) ->
     if width == 0:
         return features
     start = int(torch.randint(0, n_filters - width + 1, ()).item())
-    masked = features.clone()
+    # the filterbank output is a fresh tensor outside autograd: zero it in place
+    masked = features.clone() if features.requires_grad else features
     masked[:, start:start + width] = 0
     return masked
