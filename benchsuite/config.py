@@ -6,6 +6,7 @@ resolved config is a dict that survives YAML, pickling and other machines.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -192,10 +193,21 @@ def parse_override(text: str) -> Override:
     )
 
 
+def _yaml_11_number(text: str) -> Any:
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string; researchers write learning rates that way."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
 def _coerce(value: Any, current: Any, where: str) -> Any:
     """Convert a YAML value to the type of the field it replaces."""
     if current is None or value is None:
         return value
+    if isinstance(value, str) and isinstance(current, (int, float)) and not isinstance(current, bool):
+        value = _yaml_11_number(value)
     if isinstance(current, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
@@ -205,8 +217,8 @@ def _coerce(value: Any, current: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
         return int(value)
     if isinstance(current, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
         return float(value)
     if isinstance(current, tuple):
         if not isinstance(value, (list, tuple)):

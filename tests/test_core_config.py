@@ -32,6 +32,16 @@ def test_set_routes_recipe_and_config_fields():
     assert config.channels == 1024 and config.kernels == (5, 3)
 
 
+def test_set_reads_exponent_numbers_that_yaml_11_leaves_as_strings():
+    overrides = [parse_override("model.ecapa.lr=1e-3"), parse_override("model.ecapa.dropout=5E-2"),
+                 parse_override("model.ecapa.channels=1e3")]
+    recipe, config = apply_model_overrides("ecapa", Recipe(), Cfg(), overrides)
+    assert recipe.lr == 0.001 and config.dropout == 0.05 and config.channels == 1000
+    for text in ("nan", ".nan", ".inf"):
+        with pytest.raises(ConfigError, match="expected a finite number, got"):
+            apply_model_overrides("ecapa", Recipe(), Cfg(), [parse_override(f"model.ecapa.lr={text}")])
+
+
 def test_set_errors_name_the_option_and_the_fields():
     with pytest.raises(ConfigError, match=r"--set model.ecapa.chanels=1: model 'ecapa' has no recipe or config field 'chanels'"):
         apply_model_overrides("ecapa", Recipe(), Cfg(), [parse_override("model.ecapa.chanels=1")])
