@@ -342,6 +342,8 @@ class Trainer:
             if self.head is not None:
                 self.head.train()
             total_loss, count = 0.0, 0
+            # train_log's lr is the one the epoch's last step used, not the next epoch's
+            epoch_lr = self.optimizer.param_groups[0]["lr"]
             for batch_index, (waves, labels, _) in enumerate(loader):
                 if ramp_margin:  # per iteration, as WeSpeaker's margin scheduler
                     self.head.set_epoch(epoch + batch_index / steps_per_epoch)
@@ -366,6 +368,7 @@ class Trainer:
                     self.scaler.update()
                 else:
                     self.optimizer.step()
+                epoch_lr = self.optimizer.param_groups[0]["lr"]
                 scheduler.step()
                 step += 1
                 total_loss += value
@@ -376,8 +379,8 @@ class Trainer:
                 value = distributed.broadcast_value(dev_value() if self.dist.is_main else None, self.dist)
             else:
                 value = dev_value()
-            record = EpochRecord(epoch + 1, step, total_loss / max(1, count), value,
-                                 self.optimizer.param_groups[0]["lr"], time.monotonic() - epoch_start)
+            record = EpochRecord(epoch + 1, step, total_loss / max(1, count), value, epoch_lr,
+                                 time.monotonic() - epoch_start)
             history.append(record)
             improved = value is None or best["value"] is None or value < best["value"]
             if improved:

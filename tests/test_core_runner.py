@@ -134,3 +134,13 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(tiny_la, tmp_path):
     assert _scores(out) == _scores(tmp_path / "reference")
     result = json.loads(next(out.glob("cells/*/result.json")).read_text())
     assert result["training"]["resumed_from_epoch"] == 1
+
+
+def test_train_log_lr_is_the_rate_each_epoch_trained_with(registry, tiny_la, tmp_path):
+    overrides = ["model.tiny-cnn.scheduler=step", "model.tiny-cnn.step_epochs=2", "model.tiny-cnn.gamma=0.5",
+                 "model.tiny-cnn.epochs=4", "model.tiny-cnn.lr=0.004", "model.tiny-cnn.patience=null"]
+    summary = run_benchmark(_options(tiny_la, tmp_path, overrides=overrides), registry=registry,
+                            progress=Progress(quiet=True))
+    assert not summary.failed
+    rows = next(tmp_path.glob("cells/*/train_log.csv")).read_text().splitlines()[1:]
+    assert [float(row.split(",")[4]) for row in rows] == [0.004, 0.004, 0.002, 0.002]
