@@ -43,7 +43,7 @@ def test_registered_with_paper_and_quick_recipes() -> None:
     assert (paper.scheduler, paper.step_epochs, paper.gamma, paper.loss) == ("step", 10, 0.5, "bce")
     assert (paper.train_crop, paper.eval_crop, paper.selection) == ("random", "full", "dev_loss")
     quick = spec.recipe("quick")
-    assert quick.crop_samples <= 32000 and quick.epochs <= 4 and quick.max_train_utterances <= 1000
+    assert quick.crop_samples <= 32000 and quick.epochs <= 5 and quick.max_train_utterances <= 1000
     baselines = [b.spec for b in registry.baselines if b.plugin.name == "lfcc-lcnn"]
     assert baselines and all(b.model == "lfcc-lcnn" and b.dataset == "asvspoof2019-la" for b in baselines)
     assert {b.metric for b in baselines} == {"eer", "min_tdcf_legacy"}

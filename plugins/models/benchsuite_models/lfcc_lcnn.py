@@ -189,10 +189,13 @@ PAPER_RECIPE = Recipe(
     selection="dev_loss", patience=50,  # best dev loss; --no-best-epochs 50
 )
 
+# Five epochs of 800 one-second crops at a higher rate: on synth-la (2 CPU threads, about a
+# minute per seed) this takes eval EER from chance to 20-27 %, where three epochs of 400 at the
+# paper's rate, halved every epoch, stayed near 45 %.
 QUICK_RECIPE = PAPER_RECIPE.replace(
-    epochs=3, batch_size=32, step_epochs=1, patience=None,
+    epochs=5, batch_size=32, lr=1e-3, step_epochs=2, patience=None,
     crop_samples=16000, train_crop="random", eval_crop="first",
-    max_train_utterances=400, max_dev_utterances=200, max_eval_utterances=300,
+    max_train_utterances=800, max_dev_utterances=200, max_eval_utterances=300,
 )
 
 SPEC = ModelSpec(
