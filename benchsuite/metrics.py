@@ -35,7 +35,8 @@ def run_metrics(metrics: Iterable[Registered[MetricSpec]], scores: ScoreSet) -> 
         for key, value in output.values.items():
             results.values[rename[key]] = None if value is None else float(value)
         for info in spec.outputs:
-            results.info[rename.get(info.key, info.key)] = info_dict(spec.name, info)
+            # result.json is written with sorted keys; "order" keeps the metrics' own order for the report
+            results.info[rename.get(info.key, info.key)] = {**info_dict(spec.name, info), "order": len(results.info)}
         for column, groups in output.breakdown.items():
             target = results.breakdown.setdefault(column, {})
             for group, values in groups.items():

@@ -72,7 +72,9 @@ class Registry:
     baselines: list[Registered[Baseline]] = field(default_factory=list)
 
     def metrics_for(self, task: Task) -> list[Registered[MetricSpec]]:
-        return [m for m in self.metrics if m.spec.task == task]
+        """In registration order (plugins load sorted by name): a plugin lists its headline metric first,
+        and the report's columns follow this order."""
+        return [m for m in self.metrics.items.values() if m.spec.task == task]
 
     def baselines_for(self, dataset: str) -> list[Registered[Baseline]]:
         return [b for b in self.baselines if b.spec.dataset == dataset]

@@ -21,7 +21,7 @@ from benchsuite import plugins, registry
 from benchsuite.api import Baseline, ConfigError
 from benchsuite.hookspecs import hookimpl
 from benchsuite.report import build_report, render_report
-from benchsuite.report.aggregate import seed_stats
+from benchsuite.report.aggregate import build_tables, seed_stats
 from benchsuite.report.command import report as report_command
 from benchsuite.report.plots import det_curve, det_svg
 from benchsuite.report.scoredata import read_binary_scores
@@ -504,6 +504,27 @@ def test_baselines_default_to_the_registry(tmp_path: Path, monkeypatch: pytest.M
 
 
 # --------------------------------------------------------------------------- statistics and plots
+
+
+def test_columns_follow_the_metric_plugins_order_not_the_sorted_json_keys() -> None:
+    # as stored: json sorts the keys (act_dcf, cllr, eer, ...); a researcher reads EER first
+    from benchsuite.api import SpoofScores, Task
+    from benchsuite.metrics import compute_metrics
+
+    ids = np.array([f"u{i}" for i in range(40)])
+    scores = SpoofScores(utt_ids=ids, scores=np.r_[np.arange(20.0), np.arange(20.0) - 5.0],
+                         is_bonafide=np.arange(40) < 20, attacks=np.array(["-"] * 20 + ["A01"] * 20))
+    computed = compute_metrics(registry.get_registry(), Task.SPOOF, scores)
+    stored = json.loads(json.dumps({"metrics": {"eval": computed.values}, "metric_info": computed.info},
+                                   sort_keys=True))
+    stored["metric_info"]["zz_undescribed"] = None
+    stored["metrics"]["eval"]["zz_undescribed"] = 1.0
+    result = {"status": "done", "task": "spoof", "profile": "quick", "seed": 1, "cell_id": "c1",
+              "dataset": {"name": "synth-la", "eval_split": "eval", "options": {}},
+              "model": {"name": "m", "params": 1, "config": {}}, "recipe": {}, **stored}
+    columns = [column.key for column in build_tables([result])[0].columns]
+    assert columns[0] == "eer" and columns[-1] == "zz_undescribed"
+    assert columns.index("min_dcf") < columns.index("act_dcf") < columns.index("cllr")
 
 
 def test_seed_stats_use_sample_std_and_student_t() -> None:

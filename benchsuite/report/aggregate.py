@@ -307,7 +307,9 @@ def build_tables(done: Iterable[dict], failed: Iterable[dict] = ()) -> list[Tabl
     tables = []
     for tkey in sorted(grouped, key=lambda k: (k[0], _split_order(k[1]), k[1], k[2])):
         dataset, split, _ = tkey
-        columns_all = [MetricColumn.from_info(key, info) for key, info in infos.get(tkey, {}).items()]
+        column_infos = infos.get(tkey, {})
+        ordered = sorted(column_infos, key=lambda key: _column_rank(column_infos[key]))  # stable: ties keep key order
+        columns_all = [MetricColumn.from_info(key, column_infos[key]) for key in ordered]
         rows = []
         for rkey, runs in grouped[tkey].items():
             row_failed = [r for r in failed if _table_key(r, split)[0::2] == tkey[0::2]
@@ -335,6 +337,12 @@ def build_tables(done: Iterable[dict], failed: Iterable[dict] = ()) -> list[Tabl
         tables.append(Table(dataset=dataset, split=split, task=meta[tkey]["task"], options=meta[tkey]["options"],
                             columns=columns, rows=rows, notes=notes, hidden_columns=hidden))
     return tables
+
+
+def _column_rank(info: Mapping[str, Any] | None) -> float:
+    """Metrics in the order their plugins declare them (EER before t-DCF ...); undescribed ones last."""
+    order = (info or {}).get("order")
+    return float(order) if isinstance(order, (int, float)) else float("inf")
 
 
 def _split_order(split: str) -> int:
