@@ -186,6 +186,8 @@ def list_(ctx: click.Context, kind: str, as_json: bool) -> None:
 @click.option("--pin-memory/--no-pin-memory", default=None, help="Pin host memory (default: on with CUDA).")
 @click.option("--audio-cache/--no-audio-cache", default=None, help="Decode audio once into an int16 cache.")
 @executor_options
+@click.option("--report-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Where the leaderboard is rendered at the end (default reports/).")
 @click.option("--no-report", is_flag=True, help="Do not render the leaderboard at the end.")
 @click.option("--quiet", is_flag=True, help="Less progress output.")
 @click.pass_context
@@ -278,6 +280,7 @@ def build_run_options(kw: dict[str, Any]):
         pin_memory=pick(kw.get("pin_memory"), "pin_memory", None),
         audio_cache=bool(pick(kw.get("audio_cache"), "audio_cache", False)),
         render_report=not kw.get("no_report"),
+        report_dir=Path(pick(kw.get("report_dir"), "report_dir", "reports")),
         command=command_line(),
     )
 

@@ -49,6 +49,7 @@ class RunOptions:
     persistent_workers: bool = True
     audio_cache: bool = False
     render_report: bool = True
+    report_dir: Path = Path("reports")
     command: str = ""
 
     def validate(self) -> None:
@@ -130,7 +131,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
     known = {"models", "select_datasets", "metrics", "seeds", "seed_list", "profile", "device", "precision", "out",
-             "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache"}
+             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"--config {path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")

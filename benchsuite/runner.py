@@ -58,7 +58,7 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     store.record_invocation(invocation)
     store.ensure_index()
     if options.render_report:
-        summary.reports = render(out, options.command)
+        summary.reports = render(out, options.report_dir, options.command)
     summary.seconds = time.monotonic() - started
     if getattr(executor, "detached", False) and pending:
         progress.end_run(f"submitted {len(pending)} cell(s); nothing has run here yet")
@@ -68,7 +68,7 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     return summary
 
 
-def render(out: Path, command: str) -> dict[str, Path]:
+def render(out: Path, report_dir: Path, command: str) -> dict[str, Path]:
     from .report import render_report
 
-    return render_report(out, out / "report", formats=("html", "md", "csv", "json"), command=command)
+    return render_report(out, report_dir, formats=("html", "md", "csv", "json"), command=command)

@@ -144,3 +144,16 @@ def test_train_log_lr_is_the_rate_each_epoch_trained_with(registry, tiny_la, tmp
     assert not summary.failed
     rows = next(tmp_path.glob("cells/*/train_log.csv")).read_text().splitlines()[1:]
     assert [float(row.split(",")[4]) for row in rows] == [0.004, 0.004, 0.002, 0.002]
+
+
+def test_run_prints_the_results_and_ends_with_the_leaderboard_path(tiny_la, tmp_path):
+    env = env_with_testplugin({"BENCHSUITE_LOAD_PLUGINS": LOADED})
+    done = run_cli("run", "--models", "tiny-cnn", "--datasets", "asvspoof2019-la", "--data-root",
+                   f"asvspoof2019-la={tiny_la}", "--profile", "quick", "--out", str(tmp_path / "runs"),
+                   "--report-dir", str(tmp_path / "reports"), env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert f"results: {tmp_path / 'runs'}" in lines
+    assert lines[-1] == f"leaderboard: {tmp_path / 'reports' / 'leaderboard.html'}"
+    page = (tmp_path / "reports" / "leaderboard.html").read_text()
+    assert "tiny-cnn" in page and "asvspoof2019-la" in page

@@ -465,16 +465,18 @@ def test_an_empty_store_renders_an_empty_report(tmp_path: Path) -> None:
     assert json.loads(written["json"].read_text())["tables"] == []
 
 
-def test_report_command(tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
-    write_cell(runs, CellPlan(seed=1))
+def test_report_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_cell(tmp_path / "runs", CellPlan(seed=1))
     runner = CliRunner()
-    result = runner.invoke(report_command, ["--runs", str(runs), "--format", "html,csv"])
+    result = runner.invoke(report_command, ["--format", "html,csv"])  # reads runs/, writes reports/
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[-1] == f"leaderboard: {runs / 'report' / 'leaderboard.html'}"
-    assert (runs / "report" / "results.csv").is_file()
-    bad = runner.invoke(report_command, ["--runs", str(runs), "--format", "docx"])
+    assert lines[-1] == f"leaderboard: {Path('reports') / 'leaderboard.html'}"
+    assert (tmp_path / "reports" / "results.csv").is_file()
+    elsewhere = runner.invoke(report_command, ["--runs", "runs", "--out", str(tmp_path / "study"), "--format", "md"])
+    assert elsewhere.exit_code == 0 and (tmp_path / "study" / "leaderboard.md").is_file()
+    bad = runner.invoke(report_command, ["--format", "docx"])
     assert bad.exit_code != 0 and "unknown report format" in bad.output
 
 

@@ -155,7 +155,8 @@ def test_local_cluster_wait_runs_real_jobs_and_a_preempted_job_resumes(tiny_la, 
     out = tmp_path / "out"
     options = RunOptions(models=["tiny-cnn"], datasets=["asvspoof2019-la"], seeds=[1, 2], profile="quick", out=out,
                          overrides=["model.tiny-cnn.epochs=3", "model.tiny-cnn.step_delay=0.1"],
-                         data={"asvspoof2019-la": DataSource(tiny_la)}, render_report=True, command="pytest")
+                         data={"asvspoof2019-la": DataSource(tiny_la)}, render_report=True,
+                         report_dir=tmp_path / "reports", command="pytest")
     preempted: dict = {}
 
     def preempt() -> None:  # as Slurm does before preempting: USR2 to the running task

@@ -15,13 +15,12 @@ from .render import FORMAT_FILES, render_report
 @click.command("report")
 @click.option("--runs", "runs_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("runs"),
               show_default=True, help="Results store to read (the --out of `benchsuite run`).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Directory to write the report into [default: RUNS/report].")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
+              show_default=True, help="Directory to write the report into.")
 @click.option("--format", "formats", default="html", show_default=True,
               help=f"Comma-separated formats: {','.join(FORMAT_FILES)}, or 'all'.")
-def report(runs_dir: Path, out_dir: Path | None, formats: str) -> None:
+def report(runs_dir: Path, out_dir: Path, formats: str) -> None:
     """Render the leaderboard (published vs reproduced numbers) from a results store."""
-    out_dir = out_dir if out_dir is not None else runs_dir / "report"
     chosen = list(FORMAT_FILES) if formats.strip().lower() == "all" else formats.split(",")
     ctx = click.get_current_context()
     # the effective command, spelled out with every option, for the provenance footer
