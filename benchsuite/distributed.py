@@ -94,6 +94,9 @@ def process_group(rendezvous: Rendezvous, device_type: str) -> Iterator[Distribu
                             rank=rendezvous.rank, world_size=rendezvous.world_size, timeout=timeout)
     try:
         yield current()
+        # Leave together: rank 0 hosts the rendezvous store, and a rank that tears gloo down
+        # after rank 0 has exited can die in C++ ("terminate called") with its work already done.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
