@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -343,17 +344,21 @@ class _Cell:
         reference = self._training_reference(model, train, class_names) if task == Task.VERIFY else None
         eval_scores = scorer(evaluation, eval_loader, reference=reference)
         self._write_scores(evaluation, eval_scores, SCORES)
-        metrics = compute_metrics(self.registry, task, eval_scores)
+        metrics, eval_warnings = self._metrics_with_warnings(task, eval_scores, "eval")
         results = {"eval": metrics.values}
         notes = {"eval": dict(metrics.notes)}
+        if eval_warnings:
+            notes["eval"]["warnings"] = "; ".join(eval_warnings)
         if selection_note:
             notes["eval"]["selection"] = selection_note
         if task == Task.VERIFY:
             notes["eval"]["scoring"] = _verify_scoring_note(recipe, reference)
         dev_metrics = None
         if dev_loader is not None and (self.cell_dir / DEV_SCORES).exists() and task != Task.VERIFY:
-            dev_metrics = compute_metrics(self.registry, task, scorer(dev, dev_loader))
+            dev_metrics, dev_warnings = self._metrics_with_warnings(task, scorer(dev, dev_loader), "dev")
             results["dev"] = dev_metrics.values
+            if dev_warnings:
+                notes["dev"] = {"warnings": "; ".join(dev_warnings)}
         info = {**(dev_metrics.info if dev_metrics else {}), **metrics.info}
         described = describe_identity(self.ident)
         return {
@@ -439,6 +444,17 @@ class _Cell:
             self._write_scores(dev, latest["scores"], DEV_SCORES)
 
         return dev_value, on_best, None
+
+    def _metrics_with_warnings(self, task: Task, scores: Any, split: str) -> tuple[Any, list[str]]:
+        """Metric warnings (e.g. scores that look flipped) go to the progress display as one line
+        each and into result.json's notes, not to stderr as a Python warning with a source line."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            computed = compute_metrics(self.registry, task, scores)
+        messages = list(dict.fromkeys(str(w.message) for w in caught))
+        for message in messages:
+            self.progress.message(f"warning ({split}): {message}")
+        return computed, messages
 
     def _training_reference(self, model: torch.nn.Module, train: SplitData,
                             class_names: tuple[str, ...]) -> "TrainingReference | None":

@@ -157,3 +157,17 @@ def test_run_prints_the_results_and_ends_with_the_leaderboard_path(tiny_la, tmp_
     assert lines[-1] == f"leaderboard: {tmp_path / 'reports' / 'leaderboard.html'}"
     page = (tmp_path / "reports" / "leaderboard.html").read_text()
     assert "tiny-cnn" in page and "asvspoof2019-la" in page
+
+
+def test_metric_warnings_are_one_progress_line_and_a_stored_note(registry, tiny_la, tmp_path):
+    import io
+
+    stream = io.StringIO()
+    summary = run_benchmark(_options(tiny_la, tmp_path, seeds=[1, 2]), registry=registry,
+                            progress=Progress(stream=stream))
+    flipped = [r for r in summary.results if r["metrics"]["eval"]["eer"] > 0.5]
+    assert flipped, "tiny-cnn on tiny_la is expected to give a seed with flipped eval scores"
+    for result in summary.results:
+        note = result["notes"]["eval"].get("warnings", "")
+        assert ("look flipped" in note) == (result["metrics"]["eval"]["eer"] > 0.5)
+    assert "warning (eval): " in stream.getvalue() and "UserWarning" not in stream.getvalue()
