@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= runs
 # The default benchmark: three anti-spoofing models on the embedded synthetic corpus, 2 seeds.
-# The quick profile (1 s crops, a few hundred utterances, 2-3 epochs) is what keeps it inside
+# The quick profile (1 s crops, a few hundred utterances, 2-5 epochs) is what keeps it inside
 # 15 minutes on 2 CPU cores; every stored result says it ran the quick profile.
 RUN_ARGS ?= --models aasist-l,lfcc-lcnn,lfcc-gmm --datasets synth-la --seeds 2 --profile quick
 

@@ -43,6 +43,10 @@ class Kind(Generic[T]):
     def __iter__(self) -> Iterator[Registered[T]]:
         return iter(sorted(self.items.values(), key=lambda r: r.spec.name))  # type: ignore[attr-defined]
 
+    def in_registration_order(self) -> list[Registered[T]]:
+        """Plugins load sorted by name and register in their own order (iteration sorts by item name)."""
+        return list(self.items.values())
+
     def __contains__(self, name: object) -> bool:
         return name in self.items
 
@@ -72,9 +76,8 @@ class Registry:
     baselines: list[Registered[Baseline]] = field(default_factory=list)
 
     def metrics_for(self, task: Task) -> list[Registered[MetricSpec]]:
-        """In registration order (plugins load sorted by name): a plugin lists its headline metric first,
-        and the report's columns follow this order."""
-        return [m for m in self.metrics.items.values() if m.spec.task == task]
+        """A plugin registers its headline metric first, and the report's columns follow this order."""
+        return [m for m in self.metrics.in_registration_order() if m.spec.task == task]
 
     def baselines_for(self, dataset: str) -> list[Registered[Baseline]]:
         return [b for b in self.baselines if b.spec.dataset == dataset]
