@@ -24,7 +24,7 @@ from benchsuite_models.xvector import XVectorConfig
 from builders_models_sv import SAMPLE_RATE, speaker_batch
 
 SPEAKER_MODELS = ("ecapa-tdnn", "resnet34", "xvector", "sincnet", "cnn-bilstm")
-PLUGIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "models" / "benchsuite_models"
+PLUGIN_DIR = Path(__file__).resolve().parents[1] / "src" / "benchsuite_models"
 MY_FILES = ("fbank.py", "pooling.py", "ecapa_tdnn.py", "resnet.py", "xvector.py", "sincnet.py", "cnn_bilstm.py")
 
 
