@@ -77,11 +77,14 @@ def _registry(ctx: click.Context):
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--strict", is_flag=True, help="Exit with an error (code 2) when any plugin fails to load.")
 @click.pass_context
-def plugins(ctx: click.Context, as_json: bool) -> None:
+def plugins(ctx: click.Context, as_json: bool, strict: bool) -> None:
     """List loaded plugins, what each registered, and plugins that failed to load."""
     from .plugins import plugin_failures
 
+    if strict:
+        ctx.find_root().obj["strict"] = True
     registry = _registry(ctx)
     listing = registry.plugins()
     failures = [{"name": f.name, "distribution": f.distribution, "error": f.error} for f in plugin_failures()]
