@@ -159,15 +159,27 @@ def test_run_prints_the_results_and_ends_with_the_leaderboard_path(tiny_la, tmp_
     assert "tiny-cnn" in page and "asvspoof2019-la" in page
 
 
-def test_metric_warnings_are_one_progress_line_and_a_stored_note(registry, tiny_la, tmp_path):
+def test_metric_warnings_are_one_progress_line_and_a_stored_note(monkeypatch, tiny_la, tmp_path):
     import io
 
-    stream = io.StringIO()
-    summary = run_benchmark(_options(tiny_la, tmp_path, seeds=[1, 2]), registry=registry,
-                            progress=Progress(stream=stream))
-    flipped = [r for r in summary.results if r["metrics"]["eval"]["eer"] > 0.5]
-    assert flipped, "tiny-cnn on tiny_la is expected to give a seed with flipped eval scores"
+    monkeypatch.syspath_prepend(str(TESTPLUGIN))
+    from benchsuite_testplugin.warning_metric import PROBE
+
+    monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", LOADED + ",warning-metric")
+    plugins.reset_for_tests()
+    try:
+        stream = io.StringIO()
+        summary = run_benchmark(_options(tiny_la, tmp_path, seeds=[1, 2]), registry=build_registry(),
+                                progress=Progress(stream=stream))
+    finally:
+        plugins.reset_for_tests()
+    assert not summary.failed and len(summary.results) == 2
     for result in summary.results:
-        note = result["notes"]["eval"].get("warnings", "")
-        assert ("look flipped" in note) == (result["metrics"]["eval"]["eer"] > 0.5)
-    assert "warning (eval): " in stream.getvalue() and "UserWarning" not in stream.getvalue()
+        note = result["notes"]["eval"]["warnings"]
+        assert PROBE in note
+        # the EER's own polarity verdict, whichever way this seed trained
+        eer, (low, _high) = result["metrics"]["eval"]["eer"], result["extra"]["eval"]["eer_ci95"]
+        assert ("look inverted" in note) == (eer > 0.5 and low > 0.5)
+        assert ("at chance" in note) == (eer > 0.5 and low <= 0.5)
+    shown = stream.getvalue()
+    assert shown.count(f"warning (eval): {PROBE}") == 2 and "UserWarning" not in shown

@@ -197,3 +197,41 @@ def test_classification_metrics_on_a_hand_checked_example():
 def test_metric_outputs_are_metric_output_objects(scored: SpoofScores):
     for spec in spoof.SPOOF_METRICS:
         assert isinstance(spec.compute(scored), MetricOutput)
+
+
+def _spoof_scores(bonafide: np.ndarray, spoof: np.ndarray) -> SpoofScores:
+    scores = np.concatenate([bonafide, spoof])
+    n = scores.size
+    return SpoofScores(utt_ids=np.array([f"U{i:05d}" for i in range(n)]), scores=scores,
+                       is_bonafide=np.arange(n) < bonafide.size,
+                       attacks=np.array(["-"] * bonafide.size + ["A01"] * spoof.size))
+
+
+def test_negation_is_advised_only_for_really_inverted_scores():
+    # a system at chance: the same distribution for both classes, EER above 50 % by sampling alone
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        bonafide, spoofed = rng.standard_normal(40), rng.standard_normal(200)
+        if det.DetSweep.from_scores(bonafide, spoofed).eer() > 0.52:
+            break
+    chance = _spoof_scores(bonafide, spoofed)
+    with pytest.warns(UserWarning) as caught:
+        out = spoof.compute_eer(chance, resamples=300)
+    assert out.values["eer"] > 0.5 and out.extra["eer_ci95"][0] <= 0.5
+    (message,) = [str(w.message) for w in caught]
+    assert "at chance" in message and "includes 50 %" in message and "Negate" not in message
+    # inverted: a good system's scores negated; the whole interval is far above 50 %
+    inverted = _spoof_scores(-rng.normal(2.0, 1.0, 40), -rng.normal(-2.0, 1.0, 200))
+    with pytest.warns(UserWarning) as caught:
+        out = spoof.compute_eer(inverted, resamples=0)  # the verdict draws its own interval when none was asked for
+    (message,) = [str(w.message) for w in caught]
+    assert out.values["eer"] > 0.8 and "look inverted" in message and "Negate them" in message
+
+
+def test_verification_polarity_verdict_uses_the_same_rule():
+    rng = np.random.default_rng(0)
+    inverted = VerifyScores(enrol=np.array([f"e{i}" for i in range(300)]), test=np.array([f"t{i}" for i in range(300)]),
+                            scores=np.concatenate([-rng.normal(2, 1, 100), -rng.normal(-2, 1, 200)]),
+                            is_target=np.arange(300) < 100)
+    with pytest.warns(UserWarning, match="look inverted.*higher scores for target trials"):
+        verify.compute_sv_eer(inverted)

@@ -114,8 +114,8 @@ def test_flipped_scores_warn_on_stderr(files, tmp_path: Path):
     flipped = write_lines(tmp_path / "neg.txt", [f"{u} {-s!r}" for u, s in zip(data.utt_ids, data.scores)])
     result = _run("--scores", flipped, "--protocol", files["protocol"], "--bootstrap", "0", "--json")
     assert result.exit_code == 0
-    assert "warning:" in result.stderr and "look flipped" in result.stderr
-    assert any("look flipped" in w for w in json.loads(result.stdout)["warnings"])
+    assert "warning:" in result.stderr and "look inverted" in result.stderr and "Negate them" in result.stderr
+    assert any("look inverted" in w for w in json.loads(result.stdout)["warnings"])
 
 
 def test_dataset_split_provides_labels_and_asv_scores(tmp_path: Path):

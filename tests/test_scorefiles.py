@@ -247,7 +247,8 @@ def test_flipped_polarity_warns(cm, tmp_path: Path):
     flipped = _scores_file(tmp_path, [f"{u} {a} {'bonafide' if b else 'spoof'} {-s!r}" for u, a, b, s in
                                       zip(data.utt_ids, data.attacks, data.is_bonafide, data.scores)], "neg.txt")
     scores = scorefiles.spoof_scores_from_files(flipped)
-    with pytest.warns(UserWarning, match=r"neg\.txt: EER is \d+\.\d\d % \(above 50 %\): the scores look flipped"):
+    with pytest.warns(UserWarning, match=r"neg\.txt: EER is \d+\.\d\d % \(95 % bootstrap interval \d+\.\d\d-\d+\.\d\d %, "
+                                         r"all above 50 %\): the scores look inverted"):
         spoof.compute_eer(scores, resamples=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -21,7 +21,6 @@ Formats (whitespace-separated unless stated):
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -800,15 +799,3 @@ def validate_classify_scores(scores: ClassifyScores) -> None:
     shown, count = duplicate_values(np.asarray(scores.utt_ids))
     if count:
         raise ScoreFileError(f"{where}: {count} duplicate utterance id(s): {_listing(shown, count)}")
-
-
-def warn_if_flipped(eer: float, source: str, positive: str = "bona fide") -> None:
-    """An EER above 50 % means the scores rank the classes the wrong way round."""
-    if eer > 0.5:
-        warnings.warn(
-            f"{source or 'scores'}: EER is {eer * 100:.2f} % (above 50 %): the scores look flipped; benchsuite "
-            f"expects higher scores for {positive}. Negate them if they score the other class.",
-            UserWarning,
-            stacklevel=3,
-        )
-

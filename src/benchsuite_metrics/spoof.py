@@ -23,10 +23,11 @@ import numpy as np
 
 from benchsuite.api import ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, SpoofScores, Task
 from benchsuite.hookspecs import hookimpl
-from benchsuite.scorefiles import string_keys, validate_spoof_scores, warn_if_flipped
+from benchsuite.scorefiles import string_keys, validate_spoof_scores
 
 from benchsuite import det
 from .bootstrap import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_eer_interval
+from .polarity import warn_about_polarity
 
 BOOTSTRAP_ENV = "BENCHSUITE_EER_BOOTSTRAP"  # resamples of the EER interval; 0 turns it off
 
@@ -213,11 +214,11 @@ def compute_eer(scores: ScoreSet, resamples: int | None = None, seed: int = DEFA
                 level: float = DEFAULT_LEVEL) -> MetricOutput:
     ranking = ranked(scores)
     point = ranking.pooled.eer_point()
-    warn_if_flipped(point.eer, ranking.scores.source or "spoof scores")
     if resamples is None:
         resamples = bootstrap_resamples_from_env()
     notes: dict[str, str] = {}
     extra: dict[str, Any] = {"eer_threshold": point.threshold, "counts": ranking.counts()}
+    interval = None
     if resamples > 0:
         interval = bootstrap_eer_interval(ranking.pooled, resamples, seed, level)
         extra["eer_ci95" if level == 0.95 else f"eer_ci{level * 100:g}"] = [interval.low, interval.high]
@@ -225,6 +226,7 @@ def compute_eer(scores: ScoreSet, resamples: int | None = None, seed: int = DEFA
     else:
         extra["eer_ci95"] = None
         notes["eer_ci95"] = f"bootstrap interval turned off ({BOOTSTRAP_ENV}=0)"
+    warn_about_polarity(point.eer, ranking.pooled, ranking.scores.source or "spoof scores", interval=interval)
     breakdown: dict[str, dict[str, dict[str, float | None]]] = {
         "attack": {name: {"eer": group.sweep.eer()} for name, group in ranking.attack_groups().items()
                    if group.sweep is not None},

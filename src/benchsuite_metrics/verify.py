@@ -13,9 +13,10 @@ import numpy as np
 
 from benchsuite.api import ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, Task, VerifyScores
 from benchsuite.hookspecs import hookimpl
-from benchsuite.scorefiles import validate_verify_scores, warn_if_flipped
+from benchsuite.scorefiles import validate_verify_scores
 
 from benchsuite import det
+from .polarity import warn_about_polarity
 
 P_TARGETS = (0.01, 0.05)
 
@@ -40,7 +41,8 @@ def sweep_of(scores: ScoreSet) -> det.DetSweep:
 def compute_sv_eer(scores: ScoreSet) -> MetricOutput:
     sweep = sweep_of(scores)
     point = sweep.eer_point()
-    warn_if_flipped(point.eer, getattr(scores, "source", "") or "verification scores", positive="target trials")
+    warn_about_polarity(point.eer, sweep, getattr(scores, "source", "") or "verification scores",
+                        positive="target trials")
     return MetricOutput(values={"eer": point.eer},
                         extra={"eer_threshold": point.threshold,
                                "counts": {"target": sweep.n_positive, "nontarget": sweep.n_negative}})
