@@ -24,8 +24,8 @@ import soundfile
 import torch
 
 from benchsuite.api import Utterance
-from benchsuite.audio import crop, read_audio
-from benchsuite.audio_cache import DecodedAudioCache
+from benchsuite.training.audio import crop, read_audio
+from benchsuite.training.audio_cache import DecodedAudioCache
 
 FILES = int(os.environ.get("BENCH_AUDIO_FILES", "300"))
 CROP = 64600

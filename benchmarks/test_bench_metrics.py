@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from benchsuite.api import AsvScores, SpoofScores
-from benchsuite.scorefiles import AsvScoresWithAttacks
-from benchsuite import det
+from benchsuite.scoring.files import AsvScoresWithAttacks
+from benchsuite.scoring import det
 from benchsuite_metrics import spoof
 
 N_SCORES = 1_000_000

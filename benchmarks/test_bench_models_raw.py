@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite.api import Task, TaskInfo
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 
 BATCH = 8
 CROPS = {"1s": 16000, "4s": 64600}

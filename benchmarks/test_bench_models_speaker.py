@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from benchsuite.api import Task, TaskInfo
-from benchsuite.registry import get_registry
-from benchsuite.sv_scoring import extract_embedding
+from benchsuite.plugins.registry import get_registry
+from benchsuite.scoring.sv import extract_embedding
 
 SAMPLE_RATE = 16000
 SECONDS = 4.0

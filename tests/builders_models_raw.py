@@ -10,7 +10,7 @@ import soundfile
 import torch
 
 from benchsuite.api import Task, TaskInfo
-from benchsuite.config import to_plain
+from benchsuite.planning.options import to_plain
 
 
 @contextlib.contextmanager

@@ -20,8 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from benchsuite.api import Baseline
-from benchsuite.store import ResultsStore
-from benchsuite.det import AsvOperatingPoint, DetSweep, min_dcf, min_tdcf_legacy, min_tdcf_revised
+from benchsuite.storage.store import ResultsStore
+from benchsuite.scoring.det import AsvOperatingPoint, DetSweep, min_dcf, min_tdcf_legacy, min_tdcf_revised
 
 # the organisers' ASV operating point on 2019 LA eval (FACTS 1.3), so no ASV score file is needed
 ASV_2019_EVAL = AsvOperatingPoint(threshold=-5.68005, eer=0.0245778, pfa=0.024605, pmiss=0.024581,

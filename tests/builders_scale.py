@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from benchsuite.api import ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 from builders_core import REPO, TESTPLUGIN, benchsuite_cmd, write_tiny_la
 
 FAKE_SLURM = REPO / "tests" / "fake_slurm"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchsuite.api import ConfigError, DataError
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_datasets.augment import (
     RAWBOOST_ALGOS, RawBoostParams, build_musan, build_rawboost, build_rir, build_specaugment, reverberate,
     scale_to_snr, ssi_stationary,

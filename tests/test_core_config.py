@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from benchsuite import plugins
+from benchsuite.plugins import manager as plugins
 from benchsuite.api import ConfigError, Recipe
-from benchsuite.config import (
+from benchsuite.planning.options import (
     DataSource, RunOptions, apply_model_overrides, data_sources_from_config, env_data_roots, load_config_file,
     parse_data_root, parse_override, recipe_from_plain, to_plain,
 )
-from benchsuite.plan import build_plan
-from benchsuite.registry import build_registry
+from benchsuite.planning.plan import build_plan
+from benchsuite.plugins.registry import build_registry
 from builders_core import TESTPLUGIN, write_tiny_la
 
 

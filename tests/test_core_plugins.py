@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from benchsuite import plugins
+from benchsuite.plugins import manager as plugins
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task
-from benchsuite.hookspecs import hookimpl
-from benchsuite.registry import build_registry, unknown_name_message
+from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.plugins.registry import build_registry, unknown_name_message
 from builders_core import TESTPLUGIN, run_cli, env_with_testplugin
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from benchsuite import plugins
-from benchsuite.config import DataSource, RunOptions
-from benchsuite.progress import Progress
-from benchsuite.registry import build_registry
-from benchsuite.runner import run_benchmark
-from benchsuite.scorefiles import spoof_scores_from_files
+from benchsuite.plugins import manager as plugins
+from benchsuite.planning.options import DataSource, RunOptions
+from benchsuite.common.progress import Progress
+from benchsuite.plugins.registry import build_registry
+from benchsuite.execution.runner import run_benchmark
+from benchsuite.scoring.files import spoof_scores_from_files
 from builders_core import TESTPLUGIN, benchsuite_cmd, env_with_testplugin, run_cli, write_tiny_la
 
 LOADED = "testplugin,asvspoof,spoof-metrics,lfcc-lcnn"

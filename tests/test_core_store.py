@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from benchsuite.store import ResultsStore, atomic_write_text
+from benchsuite.storage.store import ResultsStore, atomic_write_text
 
 
 def _result(cell: str, eer: float, status: str = "done") -> dict:

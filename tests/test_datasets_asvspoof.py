@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from benchsuite.api import ConfigError, DataError, Task
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_datasets.asvspoof import (
     ASVspoof5, ASVspoof2019LA, ASVspoof2021, official_baselines, parse_cm_protocol,
 )

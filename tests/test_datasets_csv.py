@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchsuite.api import ConfigError, DataError, Task
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_datasets.csv_manifest import CsvManifest, assign_by_group, parse_ratio
 from builders_speaker import make_emotion_csv, write_audio, write_lines
 

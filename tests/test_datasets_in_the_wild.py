@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchsuite.api import ConfigError, DataError, Task
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_datasets.in_the_wild import InTheWild
 from builders_asvspoof import CLIP_SECONDS, ITW_ROWS, build_in_the_wild, write_lines
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchsuite.api import ConfigError, DataError, Task, Trial
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_datasets.kaldi import (
     Ffsvc2022, HiMia, KaldiDataset, PathMaker, canonical_name, generate_trials, hold_out_speakers, read_trial_lines,
 )

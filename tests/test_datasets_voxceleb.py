@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchsuite.api import ConfigError, DataError, Task, Trial
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_datasets.voxceleb import VoxCeleb1
 from builders_speaker import make_voxceleb1, make_voxceleb2_dev, write_audio, write_lines
 

@@ -23,8 +23,8 @@ import pytest
 import torch
 
 from benchsuite.api import ConfigError
-from benchsuite.data import EpochSampler
-from benchsuite.distributed import ShardedEpochSampler, per_process_batch
+from benchsuite.training.data import EpochSampler
+from benchsuite.training.distributed import ShardedEpochSampler, per_process_batch
 from builders_core import run_cli
 from builders_scale import executor_record, plugin_dir, scale_env, start_cli, tiny_la, wait_for  # noqa: F401 (fixtures)
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite.api import ConfigError, Recipe
-from benchsuite.heads import LinearHead, MarginHead, build_head, ramped_margin
+from benchsuite.training.heads import LinearHead, MarginHead, build_head, ramped_margin
 
 SCALE = 32.0
 

@@ -8,7 +8,7 @@ from importlib import metadata
 
 import pytest
 
-from benchsuite import plugins
+from benchsuite.plugins import manager as plugins
 from builders_core import REPO, env_with_testplugin, run_cli
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite import scorefiles
+from benchsuite.scoring import files as scorefiles
 from benchsuite.api import ClassifyScores, ConfigError, MetricOutput, SpoofScores, Task, VerifyScores
-from benchsuite.registry import get_registry
-from benchsuite import det
+from benchsuite.plugins.registry import get_registry
+from benchsuite.scoring import det
 from benchsuite_metrics import classify, spoof, verify
 
 from builders_metrics import (

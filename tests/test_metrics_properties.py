@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from benchsuite import det
+from benchsuite.scoring import det
 from benchsuite_metrics import bootstrap, spoof
 from benchsuite_metrics.classify import summarise
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite import scorefiles
-from benchsuite import det
+from benchsuite.scoring import files as scorefiles
+from benchsuite.scoring import det
 from benchsuite_metrics import spoof
 
 from builders_metrics import (

@@ -8,7 +8,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from benchsuite.api import DataError, Estimator, Task, TaskInfo
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_models.gmm import (
     CqccGmmConfig, DiagonalGMM, FrameReservoir, GmmConfig, GmmCountermeasure, LfccGmmConfig, SPECS,
     count_parameters, initial_mixture,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from benchsuite.api import DataError, Task, TaskInfo
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_models.lfcc_lcnn import SPEC, LfccLcnn, LfccLcnnConfig, convert_reference_checkpoint
 from builders_learning import LearningTrace, train_until
 from builders_models_feat import two_class_batch

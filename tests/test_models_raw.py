@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite.api import ConfigError, Recipe, Task, TaskInfo
-from benchsuite.registry import get_registry
+from benchsuite.plugins.registry import get_registry
 from benchsuite_models import blocks, rawgat_st, rawnet2, sinc
 from builders_learning import LearningTrace, frozen_randomness_loss, train_until
 from builders_models_raw import single_thread

@@ -11,8 +11,8 @@ import torch
 import torchaudio.compliance.kaldi as kaldi
 
 from benchsuite.api import ConfigError, Recipe, Task, TaskInfo
-from benchsuite.heads import build_head
-from benchsuite.registry import get_registry
+from benchsuite.training.heads import build_head
+from benchsuite.plugins.registry import get_registry
 from benchsuite_models.cnn_bilstm import CnnBiLstmConfig
 from benchsuite_models.ecapa_tdnn import EcapaTdnnConfig
 from benchsuite_models.fbank import WESPEAKER_CHUNK_SAMPLES, KaldiFbank

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from benchsuite.api import ConfigError
-from benchsuite.cli import cli
-from benchsuite.executor import LocalExecutor
-from benchsuite.executor_options import build_executor, parse_gpus
-from benchsuite.pool import PoolExecutor, describe_exit
+from benchsuite.cli.main import cli
+from benchsuite.execution.base import LocalExecutor
+from benchsuite.cli.executor_options import build_executor, parse_gpus
+from benchsuite.execution.pool import PoolExecutor, describe_exit
 from builders_core import run_cli
 from builders_scale import (  # noqa: F401 (plugin_dir, tiny_la: fixtures)
     executor_record, plugin_dir, results, scale_env, scores, start_cli, tiny_la, wait_for,
@@ -85,7 +85,7 @@ def test_option_errors_name_the_option():
 
 
 def test_pool_refuses_devices_it_cannot_hand_out():
-    from benchsuite.plan import Cell
+    from benchsuite.planning.plan import Cell
 
     def cell(device: str) -> Cell:
         return Cell("c1", {"identity": {"recipe": {"batch_size": 8}}, "runtime": {"device": device}})

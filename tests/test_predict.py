@@ -10,9 +10,9 @@ import soundfile
 import torch
 from click.testing import CliRunner
 
-from benchsuite.audio import repeat_to
-from benchsuite.cli import cli
-from benchsuite.registry import get_registry
+from benchsuite.training.audio import repeat_to
+from benchsuite.cli.main import cli
+from benchsuite.plugins.registry import get_registry
 from builders_asvspoof import write_audio
 from builders_models_raw import save_random_checkpoint, single_thread, write_float_wav
 

@@ -17,14 +17,15 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats as scipy_stats
 
-from benchsuite import plugins, registry
+from benchsuite.plugins import manager as plugins
+from benchsuite.plugins import registry
 from benchsuite.api import Baseline, ConfigError
-from benchsuite.hookspecs import hookimpl
-from benchsuite.report import build_report, render_report
-from benchsuite.report.aggregate import build_tables, seed_stats
-from benchsuite.report.command import report as report_command
-from benchsuite.report.plots import det_curve, det_svg
-from benchsuite.report.scoredata import read_binary_scores
+from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.reporting import build_report, render_report
+from benchsuite.reporting.aggregate import build_tables, seed_stats
+from benchsuite.cli.report import report as report_command
+from benchsuite.reporting.plots import det_curve, det_svg
+from benchsuite.reporting.scoredata import read_binary_scores
 from builders_results import (
     FAILED_ERROR, METRIC_INFO, CellPlan, build_standard_store, standard_baselines, write_cell, write_incomplete_cell,
     write_invocation,
@@ -511,7 +512,7 @@ def test_baselines_default_to_the_registry(tmp_path: Path, monkeypatch: pytest.M
 def test_columns_follow_the_metric_plugins_order_not_the_sorted_json_keys() -> None:
     # as stored: json sorts the keys (act_dcf, cllr, eer, ...); a researcher reads EER first
     from benchsuite.api import SpoofScores, Task
-    from benchsuite.metrics import compute_metrics
+    from benchsuite.scoring.metrics import compute_metrics
 
     ids = np.array([f"u{i}" for i in range(40)])
     scores = SpoofScores(utt_ids=ids, scores=np.r_[np.arange(20.0), np.arange(20.0) - 5.0],

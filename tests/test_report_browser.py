@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from benchsuite.report import render_report
+from benchsuite.reporting import render_report
 from builders_results import build_standard_store, standard_baselines
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchsuite.score_command import score
+from benchsuite.cli.score import score
 
 from builders_asvspoof import build_la2019, la2019_rows, reference_la2019_layout
 from builders_metrics import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite import scorefiles
+from benchsuite.scoring import files as scorefiles
 from benchsuite.api import ScoreFileError, SplitData, SpoofScores, Utterance, VerifyScores, ClassifyScores
 from benchsuite_metrics import spoof
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchsuite import plugins
+from benchsuite.plugins import manager as plugins
 from benchsuite.api import ConfigError
-from benchsuite.cli import cli
-from benchsuite.config import DataSource, RunOptions
-from benchsuite.progress import Progress
-from benchsuite.registry import build_registry
-from benchsuite.runner import run_benchmark
-from benchsuite.slurm import SlurmExecutor, check_slurm_mem, parse_slurm_time
+from benchsuite.cli.main import cli
+from benchsuite.planning.options import DataSource, RunOptions
+from benchsuite.common.progress import Progress
+from benchsuite.plugins.registry import build_registry
+from benchsuite.execution.runner import run_benchmark
+from benchsuite.execution.slurm import SlurmExecutor, check_slurm_mem, parse_slurm_time
 from builders_core import TESTPLUGIN, run_cli
 from builders_scale import (  # noqa: F401 (plugin_dir, tiny_la: fixtures)
     FAKE_SLURM, LOADED, TESTS, array_task_env, executor_record, fake_slurm_calls, fake_slurm_env, plugin_dir,
@@ -211,8 +211,8 @@ def test_a_ddp_cell_runs_as_n_tasks_of_one_slurm_job(tiny_la, plugin_dir, tmp_pa
 
 
 def test_cell_states_without_squeue_and_for_pool_records(tmp_path, monkeypatch):
-    from benchsuite.executor import write_executor_record
-    from benchsuite.slurm import cell_states
+    from benchsuite.execution.base import write_executor_record
+    from benchsuite.execution.slurm import cell_states
 
     monkeypatch.setenv("PATH", str(tmp_path / "no-slurm-here"))
     write_executor_record(tmp_path, "a-queued", {"executor": "slurm", "job_id": "77_0"})

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from benchsuite.api import ConfigError, DataError, Trial
-from benchsuite.sv_scoring import (as_norm, chunk_starts, cohort_statistics, cosine_score_trials, embedding_mean,
+from benchsuite.scoring.sv import (as_norm, chunk_starts, cohort_statistics, cosine_score_trials, embedding_mean,
                                    extract_embedding, score_verification, speaker_mean_embeddings)
 
 

@@ -129,7 +129,7 @@ def test_concurrent_generators_wait_for_one_another(corpus: Path, tmp_path: Path
 
 def test_opens_through_the_la2019_reader_and_the_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from benchsuite.registry import get_registry
+    from benchsuite.plugins.registry import get_registry
 
     monkeypatch.setenv("BENCHSUITE_CACHE_DIR", str(tmp_path / "cache"))
     entry = get_registry(refresh=True).datasets.get("synth-la")

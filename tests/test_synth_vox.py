@@ -121,7 +121,7 @@ def test_emo_layout_labels_and_reader(emo: Path, tmp_path: Path) -> None:
 
 def test_registered_embedded_corpora_generate_once_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from benchsuite.registry import get_registry
+    from benchsuite.plugins.registry import get_registry
 
     monkeypatch.setenv("BENCHSUITE_CACHE_DIR", str(tmp_path))
     registry = get_registry(refresh=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from benchsuite.api import ConfigError, Dataset, DatasetSpec, Task
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 from . import synth_la, synth_vox
 from . import voice as v

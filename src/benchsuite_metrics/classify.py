@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchsuite.api import ClassifyScores, ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, Task
-from benchsuite.hookspecs import hookimpl
-from benchsuite.scorefiles import validate_classify_scores
+from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.scoring.files import validate_classify_scores
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 from .fbank import KaldiFbank
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from benchsuite.api import ConfigError, DataError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 from .features import CQCC, gmm_lfcc
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from benchsuite.api import Baseline, DataError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 from .features import LFCC
 

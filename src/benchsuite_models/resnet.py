@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Task, TaskInfo
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 from .blocks import rename_state_dict
 from .fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes, without_head

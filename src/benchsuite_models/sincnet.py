@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 from .sinc import hz_to_mel, mel_to_hz
 

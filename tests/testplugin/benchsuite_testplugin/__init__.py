@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from benchsuite.api import ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 from benchsuite.api import MetricOutput, MetricSpec, MetricValueInfo, Task
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 PROBE = "warning probe: this metric always warns"
 

@@ -12,7 +12,7 @@ from benchsuite.api import (
     BONAFIDE, SPOOF, Dataset, DatasetSpec, MetricOutput, MetricSpec, MetricValueInfo, ModelSpec, Recipe, SplitData,
     SpoofScores, Task, TaskInfo, Utterance,
 )
-from benchsuite.hookspecs import hookimpl
+from benchsuite.contract.hookspecs import hookimpl
 
 SAMPLE_RATE = 16000
 

@@ -1,0 +1,1 @@
+"""One cell of the matrix: its run and its directory."""

@@ -1,0 +1,498 @@
+"""One cell: (dataset, model, seed) -> its directory.
+
+A cell's only input is its resolved config (a plain dict) and its only output
+is its directory, so it can run in this process, a worker process or on
+another machine that shares the output directory.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchsuite.training import distributed
+from benchsuite.api import BenchsuiteError, CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
+from benchsuite.planning.options import config_from_plain, recipe_from_plain
+from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
+from benchsuite.scoring.metrics import compute_metrics, selection_metric
+from benchsuite.scoring.inference import (
+    classify_outputs, classify_scores, embeddings, spoof_outputs, spoof_scores, verify_scores,
+)
+from benchsuite.planning.plan import cell_id_for, open_dataset
+from benchsuite.common.progress import Progress
+from benchsuite.common.provenance import command_line, now_iso, provenance
+from benchsuite.plugins.registry import Registry, get_registry
+from benchsuite.storage.store import ResultsStore, atomic_write_json
+from benchsuite.training.loop import (
+    BEST, EstimatorTrainer, Trainer, autocast_dtype, configure_determinism, is_estimator, load_checkpoint,
+    make_loss, peak_memory_mb, resolve_device, seed_everything,
+)
+
+SCORES = "scores.txt"
+DEV_SCORES = "dev_scores.txt"
+REFERENCE_PER_SPEAKER = 20  # training utterances per speaker for the scoring mean and AS-Norm cohort
+
+
+@dataclass
+class TrainingReference:
+    mean: np.ndarray | None
+    cohort: np.ndarray | None
+    utterances: int
+
+
+def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | None = None, position: int = 1,
+             total: int = 1, registry: Registry | None = None) -> dict[str, Any]:
+    """Run (or resume) one cell and write its result.  Returns the result dict.
+    A finished cell is returned as stored; a failed one is retried."""
+    progress = progress or Progress()
+    store = ResultsStore(out_root)
+    identity = config["identity"]
+    cell_id = cell_id_for(identity)
+    previous = store.read_result(cell_id)
+    if previous is not None and previous.get("status") == "done":
+        return previous
+    if not distributed.current().is_main:
+        return _run_other_rank(config, store.cell_dir(cell_id), registry, progress)
+    label = f"{identity['dataset']}/{identity['model']}/{identity['profile']}/seed{identity['seed']}"
+    progress.start_cell(label, position, total)
+    if previous is not None:
+        # keep the failed attempt for the record, then try again from the last checkpoint
+        atomic_write_json(store.cell_dir(cell_id) / f"result.failed-{int(time.time())}.json", previous)
+        store.result_path(cell_id).unlink()
+        progress.message(f"retrying; the previous attempt failed: {previous.get('error', {}).get('message', '?')}")
+    store.write_config(cell_id, config)
+    start, started = now_iso(), time.monotonic()
+    device = None
+    body: dict[str, Any]
+    try:
+        registry = registry or get_registry()
+        device = resolve_device(config["runtime"].get("device", "auto"))
+        body = _execute(config, store.cell_dir(cell_id), registry, device, progress)
+        body["status"] = "done"
+        body["error"] = None
+    except KeyboardInterrupt:
+        progress.message("interrupted; the next identical run resumes from the last checkpoint")
+        raise
+    except Exception as exc:  # any failure becomes the cell's stored result; the matrix goes on
+        body = _failure_body(identity, exc)
+    result = {
+        **body,
+        "provenance": provenance(
+            device or "unknown", start, now_iso(), time.monotonic() - started,
+            peak_memory_mb(device) if device is not None else None,
+            config["runtime"].get("command") or command_line(),
+            [identity["plugins"][k] for k in ("model", "dataset", "train_dataset")],
+            identity.get("precision", "fp32"),
+        ),
+    }
+    ranks = distributed.current()
+    if ranks.active:
+        result["provenance"]["distributed"] = ranks.describe(int(identity["recipe"]["batch_size"]) // ranks.world_size)
+    store.write_result(cell_id, result)
+    if result["status"] == "done":
+        progress.end_cell("done: " + _headline(result))
+    else:
+        progress.end_cell(f"FAILED: {result['error']['message']}")
+    return {"schema_version": 1, "cell_id": cell_id, **result}
+
+
+def _run_other_rank(config: dict[str, Any], cell_dir: Path, registry: Registry | None,
+                    progress: Progress) -> dict[str, Any]:
+    """A data-parallel rank > 0: trains its share of every batch and writes
+    nothing (rank 0 records the result, a failure included)."""
+    cell_id = cell_dir.name
+    status = "done"
+    try:
+        _execute(config, cell_dir, registry or get_registry(),
+                 resolve_device(config["runtime"].get("device", "auto")), progress)
+    except CellFailure:
+        status = "failed"  # every rank sees the same global loss, so rank 0 stores this failure
+    return {"cell_id": cell_id, "status": status, "rank": distributed.current().rank}
+
+
+def _headline(result: dict[str, Any]) -> str:
+    values = result.get("metrics", {}).get("eval", {})
+    info = result.get("metric_info", {})
+    parts = []
+    # the field's headline numbers first, then whatever else the metrics produced
+    preferred = ["eer", "min_tdcf_legacy", "min_tdcf_revised", "min_dcf_p0.01", "accuracy", "uar"]
+    keys = [k for k in preferred if k in values] + [k for k in values if k not in preferred]
+    for key, value in ((k, values[k]) for k in keys[:4]):
+        if value is None:
+            continue
+        shown = f"{100 * value:.2f}%" if info.get(key, {}).get("percent") else f"{value:.4f}"
+        parts.append(f"{info.get(key, {}).get('label', key)} {shown}")
+    return ", ".join(parts) or "no metric values"
+
+
+def _failure_body(identity: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "error": {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__,
+                  "traceback": traceback.format_exc()},
+        **describe_identity(identity),
+        "metrics": {}, "metric_info": {}, "breakdown": {}, "notes": {}, "extra": {},
+    }
+
+
+def describe_identity(identity: dict[str, Any]) -> dict[str, Any]:
+    """The descriptive part of a result (task, dataset, model, recipe) from a cell identity."""
+    return {
+        "task": identity["task"],
+        "profile": identity["profile"],
+        "seed": identity["seed"],
+        "dataset": {"name": identity["dataset"], "train_dataset": identity["train_dataset"], "task": identity["task"],
+                    "eval_split": identity.get("eval_split", "eval"), "dev_split": "dev",
+                    "options": identity["dataset_options"], "fingerprint": identity.get("dataset_fingerprint"),
+                    "plugin": identity["plugins"]["dataset"]},
+        "model": {"name": identity["model"], "config": identity["model_config"], "params": None,
+                  "plugin": identity["plugins"]["model"]},
+        "recipe": identity["recipe"],
+    }
+
+
+def _verify_scoring_note(recipe: Recipe, reference: TrainingReference | None) -> str:
+    parts = ["cosine scoring"]
+    if reference is not None and reference.mean is not None:
+        parts.append(f"after subtracting the mean embedding of {reference.utterances} training utterances")
+    if recipe.score_norm == "asnorm":
+        parts.append(f"with AS-Norm (top {recipe.asnorm_top_n} of a cohort of training-speaker mean embeddings)")
+    return " ".join(parts)
+
+
+def _eval_split_name(dataset: Dataset) -> str:
+    names = dataset.split_names()
+    for candidate in ("eval", "test"):
+        if candidate in names:
+            return candidate
+    return names[-1]
+
+
+class _Cell:
+    """The state of one cell while it runs."""
+
+    def __init__(self, config: dict[str, Any], cell_dir: Path, registry: Registry, device: torch.device,
+                 progress: Progress):
+        ident, runtime = config["identity"], config["runtime"]
+        self.ident, self.runtime = ident, runtime
+        self.cell_dir = cell_dir
+        self.registry = registry
+        self.device = device
+        self.progress = progress
+        self.task = Task(ident["task"])
+        self.seed = int(ident["seed"])
+        self.recipe: Recipe = recipe_from_plain(ident["recipe"])
+        self.model_reg = registry.models.get(ident["model"])
+        self.spec = self.model_reg.spec
+        self.model_config = config_from_plain(self.spec.config_class, ident["model_config"])
+        data = runtime["data"]
+        self.eval_dataset = open_dataset(registry.datasets.get(ident["dataset"]).spec, data[ident["dataset"]])
+        self.train_dataset = (self.eval_dataset if ident["train_dataset"] == ident["dataset"] else
+                              open_dataset(registry.datasets.get(ident["train_dataset"]).spec, data[ident["train_dataset"]]))
+        self.autocast = autocast_dtype(ident.get("precision", "fp32"))
+        self.pin_memory = runtime.get("pin_memory")
+        if self.pin_memory is None:
+            self.pin_memory = device.type == "cuda"
+
+    # ---------------------------------------------------------------- data
+
+    def splits(self) -> tuple[SplitData, SplitData | None, SplitData]:
+        recipe = self.recipe
+        train = self.train_dataset.load_split("train")
+        dev = self.train_dataset.load_split("dev") if "dev" in self.train_dataset.split_names() else None
+        evaluation = self.eval_dataset.load_split(_eval_split_name(self.eval_dataset))
+        train = SplitData(train.name, subset(train.utterances, recipe.max_train_utterances), source=train.source)
+        if dev is not None and recipe.max_dev_utterances and self.task != Task.VERIFY:
+            dev = SplitData(dev.name, subset(dev.utterances, recipe.max_dev_utterances), dev.trials, dev.enrolments,
+                            dev.asv_scores, dev.source)
+        if recipe.max_eval_utterances and self.task != Task.VERIFY:
+            evaluation = SplitData(evaluation.name, subset(evaluation.utterances, recipe.max_eval_utterances),
+                                   evaluation.trials, evaluation.enrolments, evaluation.asv_scores, evaluation.source)
+        return train, dev, evaluation
+
+    def class_names(self, train: SplitData) -> tuple[str, ...]:
+        if self.task == Task.SPOOF:
+            return ("spoof", "bonafide")
+        declared = self.train_dataset.class_names() if self.task == Task.CLASSIFY else ()
+        return tuple(declared) or tuple(sorted({u.label for u in train.utterances}))
+
+    def loader(self, split: SplitData, class_names: tuple[str, ...], *, train: bool, as_list: bool,
+               from_train_dataset: bool, labelled: bool = True) -> torch.utils.data.DataLoader:
+        recipe = self.recipe
+        policy = recipe.train_crop if train else recipe.eval_crop
+        labels = labels_for(self.task, split.utterances, class_names) if labelled else np.zeros(len(split.utterances), np.int64)
+        augment = self.augmentations() if train else []
+        dataset_name = self.ident["train_dataset"] if from_train_dataset else self.ident["dataset"]
+        source = self.train_dataset if from_train_dataset else self.eval_dataset
+        audio = audio_source(split.utterances, enabled=bool(self.runtime.get("audio_cache")),
+                             key=f"{dataset_name}-{split.name}", sample_rate=source.sample_rate,
+                             notice_key=dataset_name, channel=source.channel)
+        dataset = WaveformDataset(split.utterances, labels, sample_rate=source.sample_rate,
+                                  crop_samples=recipe.crop_samples, crop_policy=policy, seed=self.seed,
+                                  augment=augment, audio=audio, notice_key=dataset_name, channel=source.channel)
+        batch = recipe.batch_size if train else eval_batch_size(recipe, policy, as_list)
+        workers = int(self.runtime.get("num_workers") or 0)
+        return make_loader(dataset, batch_size=batch, shuffle=train, seed=self.seed, as_list=as_list,
+                           drop_last=train and not as_list, num_workers=workers, pin_memory=bool(self.pin_memory),
+                           persistent_workers=bool(self.runtime.get("persistent_workers", True)))
+
+    def augmentations(self) -> list:
+        out = []
+        for name in self.recipe.augmentations:
+            spec = self.registry.augmentations.get(name).spec
+            if spec.stage == "waveform":
+                out.append(spec.build(dict(self.recipe.augmentation_options.get(name, {}))))
+        return out
+
+    # ---------------------------------------------------------------- model
+
+    def build_model(self, task_info: TaskInfo) -> Any:
+        model = self.spec.build(self.model_config, task_info)
+        init_from = self.ident.get("init_from")
+        if init_from:
+            self._initialise_from(model, init_from)
+        return model
+
+    def _initialise_from(self, model: Any, cell_id: str) -> None:
+        path = self.cell_dir.parent / cell_id / "checkpoints" / BEST
+        if not path.exists():
+            raise ConfigError(f"--init-from {cell_id}: no checkpoint at {path} (the cell must have finished in the "
+                              f"same output directory)")
+        state = load_checkpoint(path)
+        if state.get("model") != self.spec.name:
+            raise ConfigError(f"--init-from {cell_id}: that cell trained {state.get('model')!r}, not {self.spec.name!r}")
+        missing, unexpected = model.load_state_dict(state["model_state"], strict=False)
+        self.progress.message(f"initialised from cell {cell_id}"
+                              + (f" ({len(missing)} tensors kept fresh)" if missing else ""))
+
+    def head_for(self, model: torch.nn.Module, num_classes: int) -> torch.nn.Module | None:
+        if self.spec.output != "embedding":
+            return None
+        from benchsuite.training.heads import build_head
+
+        probe = torch.zeros(1, min(self.recipe.crop_samples, 32000))
+        model.eval()
+        with torch.no_grad():
+            dim = int(model(probe).shape[-1])
+        model.train()
+        recipe = self.recipe
+        if self.task == Task.CLASSIFY and recipe.loss not in ("softmax", "ce"):
+            raise ConfigError(f"classification trains with loss 'ce'; the recipe says {recipe.loss!r}")
+        return build_head(recipe, dim, num_classes)
+
+    # ---------------------------------------------------------------- run
+
+    def run(self) -> dict[str, Any]:
+        recipe, task = self.recipe, self.task
+        train, dev, evaluation = self.splits()
+        class_names = self.class_names(train)
+        self.class_names_cache = class_names
+        task_info = TaskInfo(task, self.eval_dataset.sample_rate, len(class_names), class_names)
+        # initial weights depend on the seed alone, not on what ran before in this process
+        seed_everything(self.seed)
+        model = self.build_model(task_info)
+        estimator = is_estimator(model)
+        ranks = distributed.current()
+        if estimator and not ranks.is_main:
+            return {}  # an estimator fits once, on rank 0
+        params = (self.spec.count_parameters(self.model_config) if self.spec.count_parameters is not None
+                  else sum(p.numel() for p in model.parameters()))
+        checkpoint_dir = self.cell_dir / "checkpoints"
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        head = None if estimator else self.head_for(model, len(class_names))
+        train_loader = self.loader(train, class_names, train=True, as_list=estimator, from_train_dataset=True)
+        if ranks.active and not estimator:
+            train_loader = distributed.shard_loader(train_loader, ranks)
+        # verify dev speakers are not training classes: the dev split is scored on its trials, unlabelled
+        dev_loader = (self.loader(dev, class_names, train=False, as_list=estimator, from_train_dataset=True,
+                                  labelled=task != Task.VERIFY)
+                      if dev is not None else None)
+        selection_note = None
+
+        if estimator:
+            trainer = EstimatorTrainer(estimator=model, device=self.device, checkpoint_dir=checkpoint_dir,
+                                       progress=self.progress, model_name=self.spec.name,
+                                       model_config=self.ident["model_config"], seed=self.seed)
+            summary = trainer.fit(lambda: iter(train_loader))
+            selection = {"rule": "none (fitted once)", "epoch": 1, "value": None}
+            scorer = self._scorer(model, None, estimator=True)
+            if dev_loader is not None:
+                self._write_scores(dev, scorer(dev, dev_loader), DEV_SCORES)
+        else:
+            trainer = Trainer(model=model, head=head, recipe=recipe, task_info=task_info, output=self.spec.output,
+                              device=self.device, precision=self.ident.get("precision", "fp32"), seed=self.seed,
+                              checkpoint_dir=checkpoint_dir, progress=self.progress, model_name=self.spec.name,
+                              model_config=self.ident["model_config"])
+            scorer = self._scorer(trainer.model, trainer.head, estimator=False)
+            dev_value, on_best, selection_note = self._selection(trainer.model, trainer.head, scorer, dev, dev_loader,
+                                                                 class_names)
+            summary = trainer.fit(train_loader, dev_value, on_best)
+            if not ranks.is_main:
+                return {}  # rank 0 alone scores the eval split and writes the result
+            best_epoch = trainer.load_best()
+            selection = {"rule": recipe.selection if selection_note is None else "last", "epoch": best_epoch,
+                         "value": summary.best_value}
+        eval_started = time.monotonic()
+        eval_loader = self.loader(evaluation, class_names, train=False, as_list=estimator, from_train_dataset=False,
+                                  labelled=task != Task.VERIFY)
+        reference = self._training_reference(model, train, class_names) if task == Task.VERIFY else None
+        eval_scores = scorer(evaluation, eval_loader, reference=reference)
+        self._write_scores(evaluation, eval_scores, SCORES)
+        metrics, eval_warnings = self._metrics_with_warnings(task, eval_scores, "eval")
+        results = {"eval": metrics.values}
+        notes = {"eval": dict(metrics.notes)}
+        if eval_warnings:
+            notes["eval"]["warnings"] = "; ".join(eval_warnings)
+        if selection_note:
+            notes["eval"]["selection"] = selection_note
+        if task == Task.VERIFY:
+            notes["eval"]["scoring"] = _verify_scoring_note(recipe, reference)
+        dev_metrics = None
+        if dev_loader is not None and (self.cell_dir / DEV_SCORES).exists() and task != Task.VERIFY:
+            dev_metrics, dev_warnings = self._metrics_with_warnings(task, scorer(dev, dev_loader), "dev")
+            results["dev"] = dev_metrics.values
+            if dev_warnings:
+                notes["dev"] = {"warnings": "; ".join(dev_warnings)}
+        info = {**(dev_metrics.info if dev_metrics else {}), **metrics.info}
+        described = describe_identity(self.ident)
+        return {
+            **described,
+            "dataset": {**described["dataset"], "eval_split": evaluation.name, "dev_split": dev.name if dev else None},
+            "model": {**described["model"], "params": int(params), "output": self.spec.output},
+            "metrics": results,
+            "metric_info": info,
+            "breakdown": {"eval": metrics.breakdown},
+            "notes": notes,
+            "extra": {"eval": metrics.extra},
+            "selection": selection,
+            "training": {"epochs_run": summary.epochs_run, "best_epoch": summary.best_epoch,
+                         "resumed_from_epoch": summary.resumed_from_epoch,
+                         "train_seconds": round(summary.train_seconds, 3),
+                         "eval_seconds": round(time.monotonic() - eval_started, 3),
+                         "init_from": self.ident.get("init_from"),
+                         "utterances": {"train": len(train.utterances), "dev": len(dev.utterances) if dev else 0,
+                                        "eval": len(evaluation.utterances)},
+                         "class_names": list(class_names) if task != Task.SPOOF else None},
+            "artifacts": {"scores": SCORES, "dev_scores": DEV_SCORES if (self.cell_dir / DEV_SCORES).exists() else None,
+                          "train_log": "train_log.csv", "checkpoint": f"checkpoints/{BEST}"},
+        }
+
+    def _scorer(self, model: Any, head: Any, *, estimator: bool):
+        """split + loader -> the task's score container."""
+        task, recipe = self.task, self.recipe
+
+        def score(split: SplitData, loader, reference: "TrainingReference | None" = None,
+                  outputs: torch.Tensor | None = None):
+            if task == Task.VERIFY:
+                emb = embeddings(model, loader, self.device, self.autocast, recipe)
+                if reference is None:
+                    # dev selection compares epochs on raw cosine scores; centring and
+                    # normalisation with training embeddings are for the final eval
+                    return verify_scores(split, emb, recipe=recipe.replace(score_norm="none"))
+                return verify_scores(split, emb, recipe=recipe, cohort=reference.cohort, mean_vector=reference.mean)
+            if outputs is None:
+                outputs = self._outputs(model, head, loader, estimator)
+            if task == Task.SPOOF:
+                return spoof_scores(split, outputs)
+            return classify_scores(split, outputs, self.class_names_cache)
+
+        return score
+
+    def _outputs(self, model: Any, head: Any, loader, estimator: bool) -> torch.Tensor:
+        if self.task == Task.SPOOF:
+            return spoof_outputs(model, loader, self.device, self.autocast, estimator)
+        return classify_outputs(model, head, loader, self.device, self.autocast, self.recipe)
+
+    def _selection(self, model: Any, head: Any, scorer, dev: SplitData | None, dev_loader,
+                   class_names: tuple[str, ...]):
+        """The dev-only selection value (lower is better) and what to do on a new best."""
+        recipe, task = self.recipe, self.task
+        if recipe.selection == "last":
+            return (lambda: None), (lambda epoch: None), None
+        if recipe.selection not in ("dev_eer", "dev_accuracy", "dev_loss"):
+            raise ConfigError(f"recipe selection {recipe.selection!r}: expected dev_eer, dev_loss, dev_accuracy or last")
+        usable = dev is not None and dev_loader is not None and (
+            task != Task.VERIFY or (bool(dev.trials) and recipe.selection != "dev_loss"))
+        if not usable:
+            note = (f"selection {recipe.selection!r} needs a labelled dev split"
+                    f"{' with trials' if task == Task.VERIFY else ''} from {self.ident['train_dataset']}; "
+                    f"none is available, so the last epoch is used")
+            return (lambda: None), (lambda epoch: None), note
+        latest: dict[str, Any] = {}
+        if recipe.selection == "dev_loss":
+            loss_fn = make_loss(recipe, torch.device("cpu"))
+            labels = torch.from_numpy(labels_for(task, dev.utterances, class_names))
+
+            def dev_value() -> float:
+                outputs = self._outputs(model, head, dev_loader, False)
+                latest["scores"] = scorer(dev, dev_loader, outputs=outputs)
+                return float(loss_fn(outputs, labels))
+        else:
+            value_of = selection_metric(self.registry, task, "eer" if recipe.selection == "dev_eer" else "accuracy")
+
+            def dev_value() -> float:
+                latest["scores"] = scorer(dev, dev_loader)
+                return value_of(latest["scores"])
+
+        def on_best(epoch: int) -> None:
+            self._write_scores(dev, latest["scores"], DEV_SCORES)
+
+        return dev_value, on_best, None
+
+    def _metrics_with_warnings(self, task: Task, scores: Any, split: str) -> tuple[Any, list[str]]:
+        """Metric warnings (e.g. scores that look flipped) go to the progress display as one line
+        each and into result.json's notes, not to stderr as a Python warning with a source line."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            computed = compute_metrics(self.registry, task, scores)
+        messages = list(dict.fromkeys(str(w.message) for w in caught))
+        for message in messages:
+            self.progress.message(f"warning ({split}): {message}")
+        return computed, messages
+
+    def _training_reference(self, model: torch.nn.Module, train: SplitData,
+                            class_names: tuple[str, ...]) -> "TrainingReference | None":
+        """Embeddings of training utterances (at most REFERENCE_PER_SPEAKER a speaker): their mean
+        is subtracted before cosine scoring and their speaker means are the AS-Norm cohort."""
+        recipe = self.recipe
+        if not recipe.centre_embeddings and recipe.score_norm != "asnorm":
+            return None
+        from benchsuite.scoring.sv import speaker_mean_embeddings
+
+        by_speaker: dict[str, list] = {}
+        for utt in train.utterances:
+            if len(by_speaker.setdefault(utt.label, [])) < REFERENCE_PER_SPEAKER:
+                by_speaker[utt.label].append(utt)
+        chosen = [u for speaker in sorted(by_speaker) for u in by_speaker[speaker]]
+        limited = SplitData(train.name, chosen, source=train.source)
+        loader = self.loader(limited, class_names, train=False, as_list=False, from_train_dataset=True)
+        emb = embeddings(model, loader, self.device, self.autocast, recipe).numpy()
+        mean = emb.mean(axis=0) if recipe.centre_embeddings else None
+        cohort = (speaker_mean_embeddings(emb, [u.label for u in chosen]) if recipe.score_norm == "asnorm" else None)
+        return TrainingReference(mean, cohort, len(chosen))
+
+    def _write_scores(self, split: SplitData, scores: Any, name: str) -> None:
+        from benchsuite.scoring import files as scorefiles
+
+        path = self.cell_dir / name
+        if self.task == Task.SPOOF:
+            scorefiles.write_spoof_scores(path, scores.utt_ids, scores.attacks, scores.is_bonafide, scores.scores)
+        elif self.task == Task.VERIFY:
+            scorefiles.write_verify_scores(path, scores.enrol, scores.test, scores.scores, scores.is_target)
+        else:
+            names = scores.class_names
+            scorefiles.write_classify_scores(path, scores.utt_ids, [names[i] for i in scores.true],
+                                             [names[i] for i in scores.predicted])
+
+
+def _execute(config: dict[str, Any], cell_dir: Path, registry: Registry, device: torch.device,
+             progress: Progress) -> dict[str, Any]:
+    configure_determinism(device)
+    cell = _Cell(config, cell_dir, registry, device, progress)
+    return cell.run()

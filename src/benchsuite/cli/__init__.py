@@ -1,0 +1,1 @@
+"""The ``benchsuite`` command line, one module per command."""

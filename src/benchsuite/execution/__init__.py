@@ -1,0 +1,1 @@
+"""Running the cells of a plan: in this process, a worker pool, Slurm, data-parallel ranks."""

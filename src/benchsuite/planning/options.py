@@ -1,0 +1,307 @@
+"""Run options, ``--set`` overrides, config files and where data lives.
+
+Everything here is plain data: the plan turns it into cells, and a cell's
+resolved config is a dict that survives YAML, pickling and other machines.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from benchsuite.api import PROFILES, ConfigError, Recipe
+
+DATA_ENV_PREFIX = "BENCHSUITE_DATA_"
+DEVICES_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class DataSource:
+    root: Path | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunOptions:
+    """Everything ``benchsuite run`` was asked for, after merging the config file."""
+
+    models: list[str] | None = None
+    datasets: list[str] | None = None
+    metrics: list[str] | None = None
+    seeds: list[int] = field(default_factory=lambda: [1])
+    profile: str = "paper"
+    device: str = "auto"
+    precision: str = "fp32"
+    out: Path = Path("runs")
+    overrides: list[str] = field(default_factory=list)  # "model.aasist.epochs=3", ...
+    data: dict[str, DataSource] = field(default_factory=dict)
+    train_on: str | None = None
+    init_from: str | None = None
+    num_workers: int = 0
+    pin_memory: bool | None = None  # None = on when training on CUDA
+    persistent_workers: bool = True
+    audio_cache: bool = False
+    render_report: bool = True
+    report_dir: Path = Path("reports")
+    command: str = ""
+
+    def validate(self) -> None:
+        if self.profile not in PROFILES:
+            raise ConfigError(f"--profile {self.profile!r}: expected one of {', '.join(PROFILES)}")
+        if not DEVICES_RE.match(self.device):
+            raise ConfigError(f"--device {self.device!r}: expected auto, cpu, cuda or cuda:N")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"--precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if not self.seeds:
+            raise ConfigError("no seeds: give --seeds N (N >= 1) or --seed-list 1,2,3")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"--seed-list has repeated seeds: {self.seeds}")
+        if self.num_workers < 0:
+            raise ConfigError("--num-workers must be >= 0")
+
+
+def parse_name_list(value: str | None, option: str) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise ConfigError(f"{option} is empty; give comma-separated names")
+    return names
+
+
+def parse_seed_list(value: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"--seed-list {value!r}: expected comma-separated integers, e.g. 1,10,100") from exc
+
+
+def parse_data_root(value: str) -> tuple[str, Path]:
+    if "=" not in value:
+        raise ConfigError(f"--data-root {value!r}: expected NAME=DIR, e.g. asvspoof2019-la=/data/LA")
+    name, root = value.split("=", 1)
+    if not name or not root:
+        raise ConfigError(f"--data-root {value!r}: expected NAME=DIR")
+    return name.strip(), Path(root).expanduser()
+
+
+def env_data_roots(environ: Mapping[str, str] | None = None) -> dict[str, Path]:
+    """``BENCHSUITE_DATA_ASVSPOOF2019_LA=/data/LA`` -> ``{"asvspoof2019_la": Path}``;
+    names are matched to datasets with '-' and '_' treated alike."""
+    environ = os.environ if environ is None else environ
+    out = {}
+    for key, value in environ.items():
+        if key.startswith(DATA_ENV_PREFIX) and value:
+            out[key[len(DATA_ENV_PREFIX):].lower()] = Path(value).expanduser()
+    return out
+
+
+def env_key(dataset: str) -> str:
+    return dataset.replace("-", "_").lower()
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """A YAML file whose keys mirror the CLI options, plus a ``datasets:``
+    section saying where data lives::
+
+        models: [aasist-l, lfcc-lcnn]
+        seeds: 3                  # or seed_list: [1, 10, 100]
+        profile: quick
+        set: {model.aasist-l.epochs: 2}
+        datasets:
+          asvspoof2019-la: /data/LA
+          asvspoof2021-la: {root: /data/ASVspoof2021, options: {subset: progress}}
+        select_datasets: [asvspoof2019-la]   # optional, like --datasets
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"--config {path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--config {path}: not valid YAML ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
+    known = {"models", "select_datasets", "metrics", "seeds", "seed_list", "profile", "device", "precision", "out",
+             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    return data
+
+
+def data_sources_from_config(section: Any, path: Path) -> dict[str, DataSource]:
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"--config {path}: 'datasets' must map dataset names to a directory or {{root, options}}")
+    out = {}
+    for name, value in section.items():
+        if isinstance(value, str):
+            out[name] = DataSource(Path(value).expanduser())
+        elif isinstance(value, dict):
+            extra = set(value) - {"root", "options"}
+            if extra:
+                raise ConfigError(f"--config {path}: datasets.{name}: unknown key(s) {', '.join(sorted(extra))}")
+            root = value.get("root")
+            options = value.get("options") or {}
+            if not isinstance(options, dict):
+                raise ConfigError(f"--config {path}: datasets.{name}.options must be a mapping")
+            out[name] = DataSource(Path(root).expanduser() if root else None, dict(options))
+        else:
+            raise ConfigError(f"--config {path}: datasets.{name}: expected a directory or {{root, options}}")
+    return out
+
+
+# --------------------------------------------------------------------------- --set
+
+
+@dataclass(frozen=True)
+class Override:
+    scope: str  # "model" | "dataset" | "recipe"
+    target: str  # model/dataset name or "*"
+    key: str
+    value: Any
+    text: str
+
+
+def parse_override(text: str) -> Override:
+    """``model.aasist.epochs=3``, ``model.*.epochs=1``, ``recipe.epochs=1`` (all
+    models), ``dataset.asvspoof2021-la.subset=progress``.  Values are YAML."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. model.aasist.epochs=3")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text!r}: cannot parse value {raw!r}") from exc
+    if parts[0] == "recipe" and len(parts) == 2:
+        return Override("model", "*", parts[1], value, text)
+    if parts[0] in ("model", "dataset") and len(parts) == 3 and all(parts):
+        return Override(parts[0], parts[1], parts[2], value, text)
+    raise ConfigError(
+        f"--set {text!r}: expected model.<name>.<field>=V, model.*.<field>=V, recipe.<field>=V or "
+        f"dataset.<name>.<option>=V"
+    )
+
+
+def _yaml_11_number(text: str) -> Any:
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string; researchers write learning rates that way."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
+def _coerce(value: Any, current: Any, where: str) -> Any:
+    """Convert a YAML value to the type of the field it replaces."""
+    if current is None or value is None:
+        return value
+    if isinstance(value, str) and isinstance(current, (int, float)) and not isinstance(current, bool):
+        value = _yaml_11_number(value)
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(current, int) and not isinstance(current, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return int(value)
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        return float(value)
+    if isinstance(current, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(value)
+    if isinstance(current, str) and not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def apply_model_overrides(model_name: str, recipe: Recipe, config: Any, overrides: list[Override]) -> tuple[Recipe, Any]:
+    """Route each override to the recipe (a Recipe field) or the model config
+    (a field of the model's config dataclass); anything else is an error."""
+    recipe_fields = {f.name: f for f in dataclasses.fields(Recipe)}
+    config_fields = {f.name: f for f in dataclasses.fields(config)} if dataclasses.is_dataclass(config) else {}
+    recipe_changes: dict[str, Any] = {}
+    config_changes: dict[str, Any] = {}
+    for ov in overrides:
+        if ov.scope != "model" or ov.target not in ("*", model_name):
+            continue
+        if ov.key in recipe_fields:
+            recipe_changes[ov.key] = _coerce(ov.value, getattr(recipe, ov.key), f"--set {ov.text}")
+        elif ov.key in config_fields:
+            config_changes[ov.key] = _coerce(ov.value, getattr(config, ov.key), f"--set {ov.text}")
+        elif ov.target != "*":
+            known = sorted(set(recipe_fields) | set(config_fields))
+            raise ConfigError(f"--set {ov.text}: model {model_name!r} has no recipe or config field {ov.key!r}; "
+                              f"known fields: {', '.join(known)}")
+        else:
+            continue  # wildcard keys apply only to models that have the field
+    if recipe_changes:
+        recipe = dataclasses.replace(recipe, **recipe_changes)
+    if config_changes:
+        config = dataclasses.replace(config, **config_changes)
+    return recipe, config
+
+
+def dataset_overrides(dataset_name: str, overrides: list[Override]) -> dict[str, Any]:
+    return {ov.key: ov.value for ov in overrides if ov.scope == "dataset" and ov.target in ("*", dataset_name)}
+
+
+def to_plain(obj: Any) -> Any:
+    """Dataclasses, tuples, paths and enums -> YAML/JSON-safe structures."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str) and not isinstance(obj, str):
+        return obj.value
+    return obj
+
+
+def _shaped_like(default: Any, value: Any) -> Any:
+    """Lists read back from YAML become tuples again where the default is a tuple."""
+    if isinstance(default, tuple) and isinstance(value, list):
+        if default:
+            return tuple(_shaped_like(default[min(i, len(default) - 1)], v) for i, v in enumerate(value))
+        return tuple(value)
+    return value
+
+
+def _from_plain(cls: type, data: Mapping[str, Any], what: str) -> Any:
+    defaults = cls()
+    types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in types:
+            raise ConfigError(f"unknown {what} field {key!r} in a stored cell config")
+        default = getattr(defaults, key)
+        if default is None and isinstance(value, list) and types[key].startswith("tuple"):
+            default = ()  # an optional tuple field whose default is None
+        kwargs[key] = _shaped_like(default, value)
+    return cls(**kwargs)
+
+
+def recipe_from_plain(data: Mapping[str, Any]) -> Recipe:
+    return _from_plain(Recipe, data, "recipe")
+
+
+def config_from_plain(config_class: type, data: Mapping[str, Any]) -> Any:
+    return _from_plain(config_class, data, config_class.__name__)

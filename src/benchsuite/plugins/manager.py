@@ -1,0 +1,178 @@
+"""Loads plugins: every entry point in the ``benchsuite`` group, built-in ones
+included (they ship in this distribution but register exactly like a
+third-party package).  ``BENCHSUITE_LOAD_PLUGINS=a,b`` limits loading to the
+named entry points; an empty value loads none."""
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass
+from importlib import metadata
+
+import pluggy
+
+from benchsuite.contract import hookspecs
+from benchsuite.api import ConfigError
+
+ENTRY_POINT_GROUP = "benchsuite"
+LOAD_PLUGINS_ENV = "BENCHSUITE_LOAD_PLUGINS"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str  # entry-point name, or the name given to pm.register
+    distribution: str | None  # None for plugins registered in-process
+    version: str | None
+    module: str
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "distribution": self.distribution, "version": self.version, "module": self.module}
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    name: str
+    distribution: str | None
+    error: str  # "ExceptionType: message"
+    detail: str  # the traceback, for --verbose
+
+
+pm = pluggy.PluginManager("benchsuite")
+pm.add_hookspecs(hookspecs)
+
+_loaded = False
+_infos: dict[str, PluginInfo] = {}
+_failures: list[PluginFailure] = []
+
+
+def _selected_names() -> set[str] | None:
+    raw = os.environ.get(LOAD_PLUGINS_ENV)
+    if raw is None:
+        return None
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def torch_pair_problem() -> str | None:
+    """Why the installed torch and torchaudio cannot load together, or None.
+
+    torchaudio's compiled library links against one torch release: up to
+    2.11.0 it needs the torch of its own major.minor version; 2.11.1 is built
+    against a torch newer than 2.11.0 (it fails to load beside 2.11.0 with an
+    undefined symbol).  Read from the installed metadata, without importing
+    either."""
+    try:
+        torch_version = metadata.version("torch")
+        audio_version = metadata.version("torchaudio")
+    except metadata.PackageNotFoundError as exc:
+        return f"{exc.name} is not installed: install benchsuite with `make install` or `pip install -e .`"
+    torch_release = _release(torch_version)
+    audio_release = _release(audio_version)
+    if audio_release >= (2, 11, 1):
+        fits = torch_release >= (2, 12)
+    else:
+        fits = torch_release[:2] == audio_release[:2]
+    if fits:
+        return None
+    if torch_release >= (2, 12):
+        wanted = "torch==2.11.0 torchaudio==2.11.0 (benchsuite supports torch 2.9 to 2.11)"
+    elif torch_release[:2] == (2, 11):
+        wanted = "torchaudio==2.11.0"
+    else:
+        wanted = f"torchaudio=={torch_release[0]}.{torch_release[1]}.*"
+    return (f"torch {torch_version} with torchaudio {audio_version} cannot load together (torchaudio is built for "
+            f"one torch release); install {wanted}, or run `make install`, which installs the tested pair pinned "
+            f"in requirements/lock.txt")
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split("+")[0].split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) != len(piece):
+            break
+    return tuple(parts)
+
+
+def load_plugins(strict: bool = False) -> None:
+    """Import every selected entry point once.  A plugin that fails to import
+    is recorded (see :func:`plugin_failures`) and the others still load; with
+    ``strict`` any failure raises one :class:`ConfigError` that names them all."""
+    global _loaded
+    if _loaded:
+        if strict and _failures:
+            raise ConfigError(_strict_message(_failures))
+        return
+    _loaded = True
+    selected = _selected_names()
+    pair = torch_pair_problem()
+    if pair is not None:  # named on its own, before the plugins it breaks
+        _failures.append(PluginFailure("torch/torchaudio", None, pair, ""))
+    seen: set[str] = set()
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if ep.name in seen or (selected is not None and ep.name not in selected):
+            continue
+        seen.add(ep.name)
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        version = dist.version if dist is not None else None
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:  # a broken plugin must not take the others down
+            error = f"{type(exc).__name__}: {exc}"
+            if pair is not None and "torchaudio" in error:
+                error = f"{error} (cause: the torch/torchaudio pair, see its line)"
+            _failures.append(PluginFailure(ep.name, dist_name, error, traceback.format_exc()))
+            continue
+        _infos[ep.name] = PluginInfo(ep.name, dist_name, version, ep.value)
+    if selected:
+        missing = selected - seen
+        for name in sorted(missing):
+            _failures.append(PluginFailure(name, None, f"no entry point named {name!r} in group {ENTRY_POINT_GROUP!r}", ""))
+    if strict and _failures:
+        raise ConfigError(_strict_message(_failures))
+
+
+def _strict_message(failures: list[PluginFailure]) -> str:
+    if len(failures) == 1:
+        return _failure_message(failures[0])
+    lines = "\n".join(f"  {_failure_message(f)}" for f in failures)
+    return f"{len(failures)} plugins failed to load:\n{lines}"
+
+
+def _failure_message(failure: PluginFailure) -> str:
+    if failure.name == "torch/torchaudio":
+        return failure.error
+    where = f" (from {failure.distribution})" if failure.distribution else ""
+    return f"plugin {failure.name!r}{where} failed to load: {failure.error}"
+
+
+def plugin_failures() -> list[PluginFailure]:
+    return list(_failures)
+
+
+def plugin_info(name: str) -> PluginInfo:
+    """Who a registered plugin is; in-process registrations have no distribution."""
+    if name in _infos:
+        return _infos[name]
+    plugin = pm.get_plugin(name)
+    module = getattr(plugin, "__name__", type(plugin).__name__)
+    return PluginInfo(name, None, None, module)
+
+
+def failure_message(failure: PluginFailure) -> str:
+    return _failure_message(failure)
+
+
+def reset_for_tests() -> None:
+    """Forget loaded entry points so a test can load them again under another environment."""
+    global _loaded
+    for name in list(_infos):
+        if pm.get_plugin(name) is not None:
+            pm.unregister(name=name)
+    _infos.clear()
+    _failures.clear()
+    _loaded = False

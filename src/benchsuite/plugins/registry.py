@@ -1,0 +1,142 @@
+"""The registry: what the loaded plugins registered, and who registered it."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Generic, Iterator, TypeVar
+
+from benchsuite.api import AugmentationSpec, Baseline, ConfigError, DatasetSpec, MetricSpec, ModelSpec, Task
+from benchsuite.plugins.manager import PluginInfo, load_plugins, plugin_info, pm
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Registered(Generic[T]):
+    spec: T
+    plugin: PluginInfo
+
+
+@dataclass
+class Kind(Generic[T]):
+    """One namespace of registered items (models, datasets or metrics)."""
+
+    noun: str
+    items: dict[str, Registered[T]] = field(default_factory=dict)
+
+    def add(self, spec: T, plugin: PluginInfo) -> None:
+        name = spec.name  # type: ignore[attr-defined]
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"plugin {plugin.name!r} registered a {self.noun} without a name")
+        if name in self.items:
+            first = self.items[name].plugin
+            raise ConfigError(
+                f"{self.noun} {name!r} is registered twice: by plugin {_who(first)} and by plugin {_who(plugin)}"
+            )
+        self.items[name] = Registered(spec, plugin)
+
+    def get(self, name: str) -> Registered[T]:
+        if name not in self.items:
+            raise ConfigError(unknown_name_message(self.noun, name, list(self.items)))
+        return self.items[name]
+
+    def __iter__(self) -> Iterator[Registered[T]]:
+        return iter(sorted(self.items.values(), key=lambda r: r.spec.name))  # type: ignore[attr-defined]
+
+    def in_registration_order(self) -> list[Registered[T]]:
+        """Plugins load sorted by name and register in their own order (iteration sorts by item name)."""
+        return list(self.items.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.items
+
+    def names(self) -> list[str]:
+        return sorted(self.items)
+
+
+def _who(plugin: PluginInfo) -> str:
+    if plugin.distribution:
+        return f"{plugin.name!r} ({plugin.distribution} {plugin.version})"
+    return f"{plugin.name!r}"
+
+
+def unknown_name_message(noun: str, name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    listing = ", ".join(sorted(known)) if known else "none registered"
+    return f"unknown {noun} {name!r}.{hint} Known {noun}s: {listing}"
+
+
+@dataclass
+class Registry:
+    models: Kind[ModelSpec] = field(default_factory=lambda: Kind("model"))
+    datasets: Kind[DatasetSpec] = field(default_factory=lambda: Kind("dataset"))
+    metrics: Kind[MetricSpec] = field(default_factory=lambda: Kind("metric"))
+    augmentations: Kind[AugmentationSpec] = field(default_factory=lambda: Kind("augmentation"))
+    baselines: list[Registered[Baseline]] = field(default_factory=list)
+
+    def metrics_for(self, task: Task) -> list[Registered[MetricSpec]]:
+        """A plugin registers its headline metric first, and the report's columns follow this order."""
+        return [m for m in self.metrics.in_registration_order() if m.spec.task == task]
+
+    def baselines_for(self, dataset: str) -> list[Registered[Baseline]]:
+        return [b for b in self.baselines if b.spec.dataset == dataset]
+
+    def plugins(self) -> list[dict[str, Any]]:
+        """Every plugin with what it registered, for ``benchsuite plugins``."""
+        by_plugin: dict[str, dict[str, Any]] = {}
+        for name, _plugin in pm.list_name_plugin():
+            info = plugin_info(name)
+            by_plugin[name] = {**info.as_dict(), "models": [], "datasets": [], "metrics": [], "augmentations": [],
+                               "baselines": 0, "hooks": sorted(h.name for h in pm.get_hookcallers(_plugin) or [])}
+        for kind, key in ((self.models, "models"), (self.datasets, "datasets"), (self.metrics, "metrics"),
+                          (self.augmentations, "augmentations")):
+            for item in kind:
+                by_plugin[item.plugin.name][key].append(item.spec.name)
+        for b in self.baselines:
+            by_plugin[b.plugin.name]["baselines"] += 1
+        return [by_plugin[k] for k in sorted(by_plugin)]
+
+
+_KINDS = {
+    "benchsuite_register_models": ("models", ModelSpec),
+    "benchsuite_register_datasets": ("datasets", DatasetSpec),
+    "benchsuite_register_metrics": ("metrics", MetricSpec),
+    "benchsuite_register_baselines": ("baselines", Baseline),
+    "benchsuite_register_augmentations": ("augmentations", AugmentationSpec),
+}
+
+
+def build_registry(strict: bool = False) -> Registry:
+    """Load plugins and collect their registrations.  Each hook implementation
+    is called on its own so every item records the plugin that registered it."""
+    load_plugins(strict=strict)
+    registry = Registry()
+    for hook_name, (attr, expected) in _KINDS.items():
+        caller = getattr(pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):  # registration order
+            plugin = plugin_info(impl.plugin_name)
+
+            def register(item: Any, _plugin: PluginInfo = plugin, _attr: str = attr, _expected: type = expected) -> None:
+                if not isinstance(item, _expected):
+                    raise ConfigError(
+                        f"plugin {_plugin.name!r} passed a {type(item).__name__} to register in "
+                        f"{hook_name}; expected {_expected.__name__}"
+                    )
+                if _attr == "baselines":
+                    registry.baselines.append(Registered(item, _plugin))
+                else:
+                    getattr(registry, _attr).add(item, _plugin)
+
+            impl.function(register=register)
+    return registry
+
+
+_cached: Registry | None = None
+
+
+def get_registry(strict: bool = False, refresh: bool = False) -> Registry:
+    global _cached
+    if _cached is None or refresh or strict:
+        _cached = build_registry(strict=strict)
+    return _cached

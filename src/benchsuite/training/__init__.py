@@ -1,0 +1,1 @@
+"""Training one model: seeding, device, optimisation, the loop, checkpoints, the data pipeline."""
