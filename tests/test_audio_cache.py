@@ -13,7 +13,7 @@ import soundfile
 import torch
 
 from benchsuite.api import DataError, Utterance
-from benchsuite.training.audio import read_audio
+from benchsuite.common.audio import read_audio
 from benchsuite.training.audio_cache import META_FILE, SAMPLES_FILE, DecodedAudioCache, corpus_hash, to_int16
 from builders_speaker import write_audio
 

@@ -234,7 +234,7 @@ def test_specaugment_mean_fill_and_shape_check() -> None:
 
 
 def test_registered_augmentations_and_stages() -> None:
-    registry = get_registry(refresh=True)
+    registry = get_registry()
     stages = {name: registry.augmentations.get(name).spec.stage for name in ("musan", "rir", "rawboost", "specaugment")}
     assert stages == {"musan": "waveform", "rir": "waveform", "rawboost": "waveform", "specaugment": "features"}
 

@@ -81,9 +81,7 @@ def test_config_file_unknown_key_is_named(tmp_path):
 def registry(monkeypatch):
     monkeypatch.syspath_prepend(str(TESTPLUGIN))
     monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", "testplugin,asvspoof,lfcc-lcnn")
-    plugins.reset_for_tests()
     yield build_registry()
-    plugins.reset_for_tests()
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,7 @@ from builders_core import TESTPLUGIN, run_cli, env_with_testplugin
 def fresh_plugins(monkeypatch):
     """Reload entry points under a modified environment, and restore afterwards."""
     monkeypatch.syspath_prepend(str(TESTPLUGIN))
-    plugins.reset_for_tests()
     yield monkeypatch
-    plugins.reset_for_tests()
 
 
 def test_builtin_plugins_register_through_entry_points(fresh_plugins):
@@ -36,7 +34,7 @@ def test_builtin_plugins_register_through_entry_points(fresh_plugins):
 def test_broken_plugin_is_reported_and_others_still_load(fresh_plugins):
     fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "testplugin,broken,lfcc-lcnn")
     registry = build_registry()
-    failures = {f.name: f for f in plugins.plugin_failures()}
+    failures = {f.name: f for f in registry.failures}
     assert "broken" in failures
     assert failures["broken"].distribution == "benchsuite-testplugin"
     assert "ImportError: this test plugin is broken on purpose" in failures["broken"].error
@@ -52,7 +50,6 @@ def test_strict_turns_a_broken_plugin_into_an_error(fresh_plugins):
 def test_load_plugins_env_limits_and_empty_loads_none(fresh_plugins):
     fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "testplugin")
     assert build_registry().models.names() == ["tiny-cnn"]
-    plugins.reset_for_tests()
     fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "")
     registry = build_registry()
     assert registry.models.names() == [] and registry.datasets.names() == [] and registry.metrics.names() == []
@@ -60,8 +57,8 @@ def test_load_plugins_env_limits_and_empty_loads_none(fresh_plugins):
 
 def test_unknown_plugin_name_in_env_is_reported(fresh_plugins):
     fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "testplugin,no-such-plugin")
-    build_registry()
-    assert any(f.name == "no-such-plugin" and "no entry point" in f.error for f in plugins.plugin_failures())
+    registry = build_registry()
+    assert any(f.name == "no-such-plugin" and "no entry point" in f.error for f in registry.failures)
 
 
 @dataclass
@@ -90,17 +87,11 @@ class _Second:
 
 def test_name_registered_twice_names_both_plugins(fresh_plugins):
     fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "")
-    plugins.pm.register(_First, name="first-plugin")
-    plugins.pm.register(_Second, name="second-plugin")
-    try:
-        with pytest.raises(ConfigError) as err:
-            build_registry()
-        message = str(err.value)
-        assert "model 'dup-model' is registered twice" in message
-        assert "'first-plugin'" in message and "'second-plugin'" in message
-    finally:
-        plugins.pm.unregister(name="first-plugin")
-        plugins.pm.unregister(name="second-plugin")
+    with pytest.raises(ConfigError) as err:
+        build_registry(extra={"first-plugin": _First, "second-plugin": _Second})
+    message = str(err.value)
+    assert "model 'dup-model' is registered twice" in message
+    assert "'first-plugin'" in message and "'second-plugin'" in message
 
 
 def test_register_with_wrong_type_is_an_error(fresh_plugins):
@@ -111,12 +102,8 @@ def test_register_with_wrong_type_is_an_error(fresh_plugins):
             register("not a spec")
 
     fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "")
-    plugins.pm.register(Bad, name="bad-plugin")
-    try:
-        with pytest.raises(ConfigError, match="plugin 'bad-plugin' passed a str to register.*expected ModelSpec"):
-            build_registry()
-    finally:
-        plugins.pm.unregister(name="bad-plugin")
+    with pytest.raises(ConfigError, match="plugin 'bad-plugin' passed a str to register.*expected ModelSpec"):
+        build_registry(extra={"bad-plugin": Bad})
 
 
 def test_unknown_name_suggests_the_closest():
@@ -139,3 +126,29 @@ def test_cli_plugins_json_and_unknown_model_suggestion():
     assert wrong.returncode == 2
     assert "unknown model 'tiny-cn'. Did you mean 'tiny-cnn'?" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+
+
+def test_a_misspelt_hook_is_reported_not_silently_ignored(fresh_plugins):
+    class Misspelt:
+        @staticmethod
+        @hookimpl
+        def benchsuite_register_model(register):  # "models"
+            register(_spec("never-registered"))
+
+    fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "")
+    registry = build_registry(extra={"misspelt": Misspelt})
+    (failure,) = registry.failures
+    assert failure.name == "misspelt"
+    assert "benchsuite_register_model" in failure.error and "benchsuite_register_models" in failure.error
+    assert "never-registered" not in registry.models
+    with pytest.raises(ConfigError, match=r"plugin 'misspelt' failed to load: PluginValidationError"):
+        build_registry(strict=True, extra={"misspelt": Misspelt})
+
+
+def test_each_registry_has_its_own_plugin_manager(fresh_plugins):
+    fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "")
+    with_first = build_registry(extra={"first-plugin": _First})
+    alone = build_registry()
+    assert "dup-model" in with_first.models and "dup-model" not in alone.models
+    fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "testplugin")
+    assert build_registry().models.names() == ["tiny-cnn"]  # the environment is read at each build

@@ -14,7 +14,7 @@ from benchsuite.plugins import manager as plugins
 from benchsuite.planning.options import DataSource, RunOptions
 from benchsuite.common.progress import Progress
 from benchsuite.plugins.registry import build_registry
-from benchsuite.execution.runner import run_benchmark
+from benchsuite.cli.run import run_benchmark
 from benchsuite.scoring.files import spoof_scores_from_files
 from builders_core import TESTPLUGIN, benchsuite_cmd, env_with_testplugin, run_cli, write_tiny_la
 
@@ -30,9 +30,7 @@ def tiny_la(tmp_path_factory) -> Path:
 def registry(monkeypatch):
     monkeypatch.syspath_prepend(str(TESTPLUGIN))
     monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", LOADED)
-    plugins.reset_for_tests()
     yield build_registry()
-    plugins.reset_for_tests()
 
 
 def _options(tiny_la: Path, out: Path, **kw) -> RunOptions:
@@ -166,13 +164,9 @@ def test_metric_warnings_are_one_progress_line_and_a_stored_note(monkeypatch, ti
     from benchsuite_testplugin.warning_metric import PROBE
 
     monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", LOADED + ",warning-metric")
-    plugins.reset_for_tests()
-    try:
-        stream = io.StringIO()
-        summary = run_benchmark(_options(tiny_la, tmp_path, seeds=[1, 2]), registry=build_registry(),
-                                progress=Progress(stream=stream))
-    finally:
-        plugins.reset_for_tests()
+    stream = io.StringIO()
+    summary = run_benchmark(_options(tiny_la, tmp_path, seeds=[1, 2]), registry=build_registry(),
+                            progress=Progress(stream=stream))
     assert not summary.failed and len(summary.results) == 2
     for result in summary.results:
         note = result["notes"]["eval"]["warnings"]

@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from benchsuite.storage.store import ResultsStore, atomic_write_text
+from benchsuite.common.files import atomic_write_text
+from benchsuite.storage.store import ResultsStore
 
 
 def _result(cell: str, eer: float, status: str = "done") -> dict:

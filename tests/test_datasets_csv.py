@@ -196,5 +196,5 @@ def test_options_are_checked(emotion: Path) -> None:
 
 
 def test_registered() -> None:
-    spec = get_registry(refresh=True).datasets.get("csv-manifest").spec
+    spec = get_registry().datasets.get("csv-manifest").spec
     assert spec.task == Task.CLASSIFY and "split_ratio" in spec.description

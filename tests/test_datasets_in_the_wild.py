@@ -14,7 +14,7 @@ from builders_asvspoof import CLIP_SECONDS, ITW_ROWS, build_in_the_wild, write_l
 
 
 def test_registered_as_eval_only_and_trained_on_2019_la() -> None:
-    item = get_registry(refresh=True).datasets.get("in-the-wild")
+    item = get_registry().datasets.get("in-the-wild")
     assert item.plugin.name == "in-the-wild"
     assert item.spec.task is Task.SPOOF
     assert item.spec.eval_only and item.spec.train_on == "asvspoof2019-la"

@@ -350,7 +350,7 @@ def test_ffsvc2022_trials_written_without_suffix_still_resolve(tmp_path: Path) -
 
 
 def test_registered_with_baselines() -> None:
-    registry = get_registry(refresh=True)
+    registry = get_registry()
     for name in ("kaldi-dir", "himia", "ffsvc2022"):
         assert registry.datasets.get(name).spec.task == Task.VERIFY
     ffsvc = {(b.spec.split, b.spec.metric, b.spec.conditions.get("task")): b.spec.value

@@ -141,6 +141,6 @@ def test_statistics_and_registration(vox1: Path) -> None:
     stats = VoxCeleb1(vox1).statistics()
     assert stats["splits"]["train"]["speakers"] == 3
     assert stats["splits"]["eval"]["target"] == 12 and stats["splits"]["eval"]["nontarget"] == 12
-    spec = get_registry(refresh=True).datasets.get("voxceleb1").spec
+    spec = get_registry().datasets.get("voxceleb1").spec
     assert spec.task == Task.VERIFY
     assert isinstance(spec.open(vox1, {}), VoxCeleb1)

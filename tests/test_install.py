@@ -103,9 +103,5 @@ def test_torch_pair_check(monkeypatch, torch, torchaudio, problem):
 def test_a_mismatched_pair_is_the_first_failure_named(monkeypatch):
     monkeypatch.setattr(plugins.metadata, "version", {"torch": "2.11.0", "torchaudio": "2.11.1"}.__getitem__)
     monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", "")
-    plugins.reset_for_tests()
-    try:
-        with pytest.raises(plugins.ConfigError, match=r"torch 2.11.0 with torchaudio 2.11.1 cannot load together"):
-            plugins.load_plugins(strict=True)
-    finally:
-        plugins.reset_for_tests()
+    with pytest.raises(plugins.ConfigError, match=r"torch 2.11.0 with torchaudio 2.11.1 cannot load together"):
+        plugins.make_plugin_manager(strict=True)

@@ -122,7 +122,7 @@ def test_fit_needs_both_classes_and_enough_frames() -> None:
 
 
 def test_registration_and_mixture_parameter_counts() -> None:
-    registry = get_registry(refresh=True)
+    registry = get_registry()
     lfcc, cqcc = registry.models.get("lfcc-gmm").spec, registry.models.get("cqcc-gmm").spec
     assert lfcc.count_parameters(lfcc.config_class()) == 2 * 512 * (1 + 2 * 57) == 117_760
     assert cqcc.count_parameters(cqcc.config_class()) == 2 * 512 * (1 + 2 * 60) == 123_904

@@ -36,7 +36,7 @@ def test_too_short_input_is_a_clear_error() -> None:
 
 
 def test_registered_with_paper_and_quick_recipes() -> None:
-    registry = get_registry(refresh=True)
+    registry = get_registry()
     spec = registry.models.get("lfcc-lcnn").spec
     assert spec.tasks == (Task.SPOOF,)
     paper = spec.recipe("paper")

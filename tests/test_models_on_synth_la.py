@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite.api import Task, TaskInfo, Utterance
-from benchsuite.training.audio import repeat_to
+from benchsuite.common.audio import repeat_to
 from benchsuite.plugins.registry import get_registry
 from benchsuite_datasets.synth import open_synth_la
 from benchsuite_datasets.synth_la import generate_synth_la

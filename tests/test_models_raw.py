@@ -26,7 +26,7 @@ MAX_STEPS = {"aasist": 12, "aasist-l": 10, "rawnet2": 8, "rawgat-st": 40}
 
 @pytest.fixture(scope="module")
 def registry():
-    return get_registry(refresh=True)
+    return get_registry()
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,7 @@ def _few_threads():
 
 @pytest.fixture(scope="module")
 def specs():
-    registry = get_registry(refresh=True)
+    registry = get_registry()
     return {name: registry.models.get(name).spec for name in SPEAKER_MODELS}
 
 
@@ -86,7 +86,7 @@ def test_wespeaker_paper_recipe(specs, name: str) -> None:
 
 
 def test_voxceleb_baselines_are_fractions_with_conditions() -> None:
-    registry = get_registry(refresh=True)
+    registry = get_registry()
     ours = [b.spec for b in registry.baselines if b.spec.model in SPEAKER_MODELS]
     by_system = {b.system: b for b in ours}
     assert by_system["ECAPA-TDNN (C=1024)"].value == pytest.approx(0.0087)

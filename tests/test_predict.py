@@ -10,7 +10,7 @@ import soundfile
 import torch
 from click.testing import CliRunner
 
-from benchsuite.training.audio import repeat_to
+from benchsuite.common.audio import repeat_to
 from benchsuite.cli.main import cli
 from benchsuite.plugins.registry import get_registry
 from builders_asvspoof import write_audio

@@ -494,14 +494,8 @@ def test_baselines_default_to_the_registry(tmp_path: Path, monkeypatch: pytest.M
     write_cell(runs, CellPlan(seed=1))
     write_cell(runs, CellPlan(seed=2, separation=5.0))
     monkeypatch.setenv(plugins.LOAD_PLUGINS_ENV, "")  # no entry points: only the in-process plugin
-    plugins.reset_for_tests()
-    monkeypatch.setattr(registry, "_cached", None)
-    plugins.pm.register(_BaselinePlugin, name="test-report-baselines")
-    try:
-        report = build_report(runs)
-    finally:
-        plugins.pm.unregister(name="test-report-baselines")
-        plugins.reset_for_tests()
+    loaded = registry.build_registry(extra={"test-report-baselines": _BaselinePlugin})
+    report = build_report(runs, registry=loaded)
     comparison = report.tables[0].rows[0].cells["eer"].comparison
     assert comparison is not None and comparison.baseline.source == "registered paper"
 

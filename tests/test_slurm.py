@@ -22,7 +22,7 @@ from benchsuite.cli.main import cli
 from benchsuite.planning.options import DataSource, RunOptions
 from benchsuite.common.progress import Progress
 from benchsuite.plugins.registry import build_registry
-from benchsuite.execution.runner import run_benchmark
+from benchsuite.cli.run import run_benchmark
 from benchsuite.execution.slurm import SlurmExecutor, check_slurm_mem, parse_slurm_time
 from builders_core import TESTPLUGIN, run_cli
 from builders_scale import (  # noqa: F401 (plugin_dir, tiny_la: fixtures)
@@ -150,7 +150,6 @@ def test_local_cluster_wait_runs_real_jobs_and_a_preempted_job_resumes(tiny_la, 
     monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", LOADED)
     for folder in (plugin_dir, TESTS, TESTPLUGIN):
         monkeypatch.syspath_prepend(str(folder))
-    plugins.reset_for_tests()
     registry = build_registry()
     out = tmp_path / "out"
     options = RunOptions(models=["tiny-cnn"], datasets=["asvspoof2019-la"], seeds=[1, 2], profile="quick", out=out,
@@ -170,11 +169,8 @@ def test_local_cluster_wait_runs_real_jobs_and_a_preempted_job_resumes(tiny_la, 
 
     signaller = threading.Thread(target=preempt, daemon=True)
     signaller.start()
-    try:
-        summary = run_benchmark(options, registry=registry, progress=Progress(quiet=True),
-                                executor=SlurmExecutor(cluster="local", wait=True, time=30, poll_seconds=0.2))
-    finally:
-        plugins.reset_for_tests()
+    summary = run_benchmark(options, registry=registry, progress=Progress(quiet=True),
+                            executor=SlurmExecutor(cluster="local", wait=True, time=30, poll_seconds=0.2))
     signaller.join(60)
     assert "error" not in preempted, preempted.get("error")
     assert len(summary.results) == 2 and not summary.failed
@@ -212,7 +208,7 @@ def test_a_ddp_cell_runs_as_n_tasks_of_one_slurm_job(tiny_la, plugin_dir, tmp_pa
 
 def test_cell_states_without_squeue_and_for_pool_records(tmp_path, monkeypatch):
     from benchsuite.execution.base import write_executor_record
-    from benchsuite.execution.slurm import cell_states
+    from benchsuite.execution.status import cell_states
 
     monkeypatch.setenv("PATH", str(tmp_path / "no-slurm-here"))
     write_executor_record(tmp_path, "a-queued", {"executor": "slurm", "job_id": "77_0"})

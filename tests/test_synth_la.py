@@ -132,7 +132,7 @@ def test_opens_through_the_la2019_reader_and_the_registry(tmp_path: Path, monkey
     from benchsuite.plugins.registry import get_registry
 
     monkeypatch.setenv("BENCHSUITE_CACHE_DIR", str(tmp_path / "cache"))
-    entry = get_registry(refresh=True).datasets.get("synth-la")
+    entry = get_registry().datasets.get("synth-la")
     spec = entry.spec
     assert entry.plugin.name == "synth" and spec.embedded and spec.task is Task.SPOOF
     assert spec.default_root().parent == tmp_path / "cache"

@@ -124,7 +124,7 @@ def test_registered_embedded_corpora_generate_once_into_the_cache(tmp_path: Path
     from benchsuite.plugins.registry import get_registry
 
     monkeypatch.setenv("BENCHSUITE_CACHE_DIR", str(tmp_path))
-    registry = get_registry(refresh=True)
+    registry = get_registry()
     vox_spec = registry.datasets.get("synth-vox").spec
     emo_spec = registry.datasets.get("synth-emo").spec
     assert (vox_spec.task, emo_spec.task) == (Task.VERIFY, Task.CLASSIFY)

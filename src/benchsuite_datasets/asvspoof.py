@@ -22,7 +22,7 @@ from benchsuite.api import (
     BONAFIDE, SPOOF, AsvScores, Baseline, ConfigError, DataError, DatasetSpec, ScoreFileError, SplitData, Task,
     Utterance,
 )
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import hookimpl
 
 from .common import (
     SpoofDataset, check_file_name, checked_index, gc_paused, is_bare_name, known_options, path_joiner, protocol_lines,
@@ -92,7 +92,7 @@ def parse_cm_protocol(path: Path, audio_dir: Path, root: Path, *, extension: str
 
 def load_asv_scores(path: Path) -> AsvScores:
     """The organisers' 3-column ASV scores, with their errors reported as data errors."""
-    from benchsuite.scoring.files import read_asv_scores
+    from benchsuite.api import read_asv_scores
 
     try:
         return read_asv_scores(path)

@@ -18,8 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from benchsuite.api import AugmentationSpec, ConfigError, DataError
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import AugmentationSpec, ConfigError, DataError, hookimpl
 
 from .common import MAX_LISTED
 
@@ -144,7 +143,7 @@ class AudioBank:
             raise DataError(f"{self.files[index]}: cannot read audio ({exc})") from exc
         wave = np.ascontiguousarray(data[:, 0])
         if rate != self.sample_rate:
-            from benchsuite.training.audio import resample
+            from benchsuite.api import resample
 
             wave = resample(wave, rate, self.sample_rate)
         return wave

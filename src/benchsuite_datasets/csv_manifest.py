@@ -17,8 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from benchsuite.api import BONAFIDE, SPOOF, ConfigError, DataError, DatasetSpec, SplitData, Task, Utterance
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import BONAFIDE, ConfigError, DataError, DatasetSpec, SPOOF, SplitData, Task, Utterance, hookimpl
 
 from .common import (
     MAX_LISTED, SpoofDataset, check_relative, check_unique, known_options, require_data_root, require_file,

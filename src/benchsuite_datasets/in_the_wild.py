@@ -13,8 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from benchsuite.api import BONAFIDE, SPOOF, DataError, DatasetSpec, SplitData, Task, Utterance
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import BONAFIDE, DataError, DatasetSpec, SPOOF, SplitData, Task, Utterance, hookimpl
 
 from .common import (
     SpoofDataset, check_relative, checked_index, gc_paused, is_bare_name, known_options, path_joiner, require_data_root,

@@ -26,7 +26,7 @@ import numpy as np
 from benchsuite.api import (
     Baseline, ConfigError, DataError, DatasetSpec, SplitData, Task, Trial, Utterance,
 )
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import hookimpl
 
 from .common import (
     MAX_LISTED, CachedSplitsDataset, audio_duration_seconds, check_relative, check_unique, gc_paused, known_options,
@@ -424,7 +424,7 @@ class SpeakerCorpus(CachedSplitsDataset):
 
     def read(self, utt: Utterance) -> np.ndarray:
         """Mono float32 audio at 16 kHz (resampled with a notice once per dataset)."""
-        from benchsuite.training.audio import read_audio
+        from benchsuite.api import read_audio
 
         return read_audio(utt.path, self.sample_rate, channel=self.channel, notice_key=self.name)
 

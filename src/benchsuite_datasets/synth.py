@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from benchsuite.api import ConfigError, Dataset, DatasetSpec, Task
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import ConfigError, Dataset, DatasetSpec, Task, hookimpl
 
 from . import synth_la, synth_vox
 from . import voice as v

@@ -671,7 +671,7 @@ def item_rng(seed: int, *path: int) -> np.random.Generator:
 def cache_root() -> Path:
     """Where embedded corpora are generated on first use: ``$BENCHSUITE_CACHE_DIR``
     or ``~/.cache/benchsuite``."""
-    from benchsuite.training.data import cache_dir_default  # the core's cache, shared with the decoded-audio cache
+    from benchsuite.api import cache_dir_default  # the core's cache, shared with the decoded-audio cache
 
     return cache_dir_default().expanduser()
 

@@ -16,8 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from benchsuite.api import ConfigError, DataError, DatasetSpec, SplitData, Task, Trial, Utterance
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import ConfigError, DataError, DatasetSpec, SplitData, Task, Trial, Utterance, hookimpl
 
 from .common import (
     MAX_LISTED, check_relative, gc_paused, known_options, protocol_lines, require_data_root, require_file,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchsuite.scoring.det import DetSweep, eer_cut
+from benchsuite.api import DetSweep, eer_cut
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0

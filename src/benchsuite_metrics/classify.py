@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchsuite.api import ClassifyScores, ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, Task
-from benchsuite.contract.hookspecs import hookimpl
-from benchsuite.scoring.files import validate_classify_scores
+from benchsuite.api import (
+    ClassifyScores, ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, Task, hookimpl, validate_classify_scores,
+)
 
 
 @dataclass(frozen=True)

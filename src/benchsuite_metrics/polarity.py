@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 
-from benchsuite.scoring.det import DetSweep
+from benchsuite.api import DetSweep
 
 from .bootstrap import BootstrapInterval, bootstrap_eer_interval
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from benchsuite.api import ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, SpoofScores, Task
-from benchsuite.contract.hookspecs import hookimpl
-from benchsuite.scoring.files import string_keys, validate_spoof_scores
+from benchsuite.api import (
+    ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, SpoofScores, Task, hookimpl, string_keys, validate_spoof_scores,
+)
 
-from benchsuite.scoring import det
+from benchsuite.api import det
 from .bootstrap import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_eer_interval
 from .polarity import warn_about_polarity
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchsuite.api import ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, Task, VerifyScores
-from benchsuite.contract.hookspecs import hookimpl
-from benchsuite.scoring.files import validate_verify_scores
+from benchsuite.api import (
+    ConfigError, MetricOutput, MetricSpec, MetricValueInfo, ScoreSet, Task, VerifyScores, hookimpl, validate_verify_scores,
+)
 
-from benchsuite.scoring import det
+from benchsuite.api import det
 from .polarity import warn_about_polarity
 
 P_TARGETS = (0.01, 0.05)

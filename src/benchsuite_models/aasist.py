@@ -23,8 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from .blocks import (GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, max_pool_bands_and_time,
                      pairwise_products, rename_state_dict, residual_block_rule)

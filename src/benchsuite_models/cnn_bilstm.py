@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from .fbank import KaldiFbank
 

@@ -26,8 +26,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
-from benchsuite.api import ConfigError, DataError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import ConfigError, DataError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from .features import CQCC, gmm_lfcc
 

@@ -18,8 +18,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from benchsuite.api import Baseline, DataError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import Baseline, DataError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from .features import LFCC
 

@@ -26,8 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from .blocks import (RESIDUAL_BLOCK_NAMES, GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time,
                      rename_state_dict)

@@ -24,8 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from .blocks import fold_batch_norm, max_pool_last_dim, rename_state_dict, residual_block_rule
 from .sinc import FixedSincFilterbank, magnitude

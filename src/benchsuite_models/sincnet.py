@@ -29,8 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from .sinc import hz_to_mel, mel_to_hz
 

@@ -14,8 +14,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from benchsuite.api import ModelSpec, Task, TaskInfo
-from benchsuite.contract.hookspecs import hookimpl
+from benchsuite.api import ModelSpec, Task, TaskInfo, hookimpl
 
 from .blocks import rename_state_dict
 from .fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes, without_head

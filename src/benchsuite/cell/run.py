@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from benchsuite.training import distributed
-from benchsuite.api import BenchsuiteError, CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
+from benchsuite.contract import BenchsuiteError, CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
 from benchsuite.planning.options import config_from_plain, recipe_from_plain
 from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
 from benchsuite.scoring.metrics import compute_metrics, selection_metric
@@ -28,7 +28,8 @@ from benchsuite.planning.plan import cell_id_for, open_dataset
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import command_line, now_iso, provenance
 from benchsuite.plugins.registry import Registry, get_registry
-from benchsuite.storage.store import ResultsStore, atomic_write_json
+from benchsuite.common.files import atomic_write_json
+from benchsuite.cell.directory import CellDirectories
 from benchsuite.training.loop import (
     BEST, EstimatorTrainer, Trainer, autocast_dtype, configure_determinism, is_estimator, load_checkpoint,
     make_loss, peak_memory_mb, resolve_device, seed_everything,
@@ -51,7 +52,7 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
     """Run (or resume) one cell and write its result.  Returns the result dict.
     A finished cell is returned as stored; a failed one is retried."""
     progress = progress or Progress()
-    store = ResultsStore(out_root)
+    store = CellDirectories(out_root)
     identity = config["identity"]
     cell_id = cell_id_for(identity)
     previous = store.read_result(cell_id)

@@ -6,8 +6,9 @@ from typing import Any, Callable
 
 import click
 
-from benchsuite.api import ConfigError
-from benchsuite.execution.base import Executor, LocalExecutor, make_executor
+from benchsuite.contract import ConfigError
+from benchsuite.execution.base import Executor, LocalExecutor
+from benchsuite.execution.executors import make_executor
 
 POOL_OPTIONS = ("jobs", "gpus", "cells_per_gpu")
 SLURM_OPTIONS = ("slurm_partition", "slurm_time", "slurm_gpus_per_task", "slurm_cpus_per_task", "slurm_mem",

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from benchsuite import __version__
-from benchsuite.api import BenchsuiteError, ConfigError, Task
+from benchsuite.contract import BenchsuiteError, ConfigError, Task
 from benchsuite.cli.executor_options import executor_options
 
 # Commands implemented in their own modules are imported only when used, so
@@ -62,12 +62,12 @@ def cli(ctx: click.Context, strict: bool) -> None:
 
 
 def _registry(ctx: click.Context):
-    from benchsuite.plugins.manager import failure_message, plugin_failures
+    from benchsuite.plugins.manager import failure_message
     from benchsuite.plugins.registry import get_registry
 
     strict = bool((ctx.find_root().obj or {}).get("strict"))
     registry = get_registry(strict=strict)
-    for failure in plugin_failures():
+    for failure in registry.failures:
         click.echo(f"warning: {failure_message(failure)}", err=True)
     return registry
 
@@ -81,13 +81,11 @@ def _registry(ctx: click.Context):
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool, strict: bool) -> None:
     """List loaded plugins, what each registered, and plugins that failed to load."""
-    from benchsuite.plugins.manager import plugin_failures
-
     if strict:
         ctx.find_root().obj["strict"] = True
     registry = _registry(ctx)
     listing = registry.plugins()
-    failures = [{"name": f.name, "distribution": f.distribution, "error": f.error} for f in plugin_failures()]
+    failures = [{"name": f.name, "distribution": f.distribution, "error": f.error} for f in registry.failures]
     if as_json:
         click.echo(json.dumps({"plugins": listing, "failed": failures}, indent=2))
         return
@@ -104,7 +102,7 @@ def plugins(ctx: click.Context, as_json: bool, strict: bool) -> None:
 
 
 def _model_params(spec: Any) -> int | None:
-    from benchsuite.api import TaskInfo
+    from benchsuite.contract import TaskInfo
 
     config = spec.config_class()
     if spec.count_parameters is not None:
@@ -201,7 +199,7 @@ def run(ctx: click.Context, **kw: Any) -> None:
     cells resume from their last checkpoint. Exit code 1 when a cell failed."""
     from benchsuite.cli.executor_options import build_executor
     from benchsuite.common.progress import Progress
-    from benchsuite.execution.runner import run_benchmark
+    from benchsuite.cli.run import run_benchmark
 
     options = build_run_options(kw)
     executor = build_executor(kw)
@@ -403,7 +401,7 @@ def index(out: Path, rebuild: bool) -> None:
 def status(out: Path, as_json: bool) -> None:
     """Cells of a results store: done, failed, pending or running (with their Slurm
     job ids or pool processes), incomplete (killed or lost: the next run resumes them)."""
-    from benchsuite.execution.slurm import cell_states
+    from benchsuite.execution.status import cell_states
 
     rows = cell_states(out)
     if as_json:

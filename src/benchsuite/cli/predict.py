@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 import click
 import numpy as np
 
-from benchsuite.api import BenchsuiteError, ConfigError, DataError, ModelSpec, Recipe, Task, TaskInfo
+from benchsuite.contract import BenchsuiteError, ConfigError, DataError, ModelSpec, Recipe, Task, TaskInfo
 
 # output entries are (file, score, logits)
 Prediction = tuple[str, float, list[float]]
@@ -165,7 +165,7 @@ def prepare_waveform(path: str, recipe: Recipe, sample_rate: int = 16000) -> np.
     """Read one file under the eval input policy; raises DataError naming the file."""
     import soundfile
 
-    from benchsuite.training.audio import crop, read_audio
+    from benchsuite.common.audio import crop, read_audio
 
     try:
         channels = soundfile.info(path).channels
@@ -184,7 +184,8 @@ def score_files(model: Any, files: Sequence[str], recipe: Recipe, device: Any,
     """Score every readable file; returns (predictions in input order, (file, error) pairs)."""
     import torch
 
-    from benchsuite.training.loop import is_estimator, output_scores
+    from benchsuite.scoring.inference import output_scores
+    from benchsuite.training.loop import is_estimator
 
     estimator = is_estimator(model)
     if not estimator:

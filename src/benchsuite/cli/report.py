@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from benchsuite.api import BenchsuiteError
+from benchsuite.contract import BenchsuiteError
 from benchsuite.reporting.render import FORMAT_FILES, render_report
 
 

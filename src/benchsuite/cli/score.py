@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import click
 
-from benchsuite.api import BenchsuiteError, ConfigError, ScoreSet, SpoofScores, Task, VerifyScores
+from benchsuite.contract import BenchsuiteError, ConfigError, ScoreSet, SpoofScores, Task, VerifyScores
 from benchsuite.scoring.metrics import run_metrics
 
 # the spoof metric plugin reads the number of EER bootstrap resamples from here

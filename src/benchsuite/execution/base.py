@@ -7,8 +7,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Callable
 
-from benchsuite.api import ConfigError
+from benchsuite.contract import ConfigError
 from benchsuite.planning.plan import Cell
+from benchsuite.cell.directory import CellDirectories
 from benchsuite.common.progress import Progress
 
 
@@ -36,42 +37,12 @@ class LocalExecutor(Executor):
                 for i, cell in enumerate(cells, start=1)]
 
 
-def _pool_executor(**options: Any) -> Executor:
-    from benchsuite.execution.pool import PoolExecutor
-
-    return PoolExecutor(**options)
-
-
-def _slurm_executor(**options: Any) -> Executor:
-    # imported on use: submitit is an optional extra
-    from benchsuite.execution.slurm import SlurmExecutor
-
-    return SlurmExecutor(**options)
-
-
-EXECUTORS: dict[str, Callable[..., Executor]] = {"local": LocalExecutor, "pool": _pool_executor,
-                                                 "slurm": _slurm_executor}
-
-# Per cell, which executor runs it where (pool: host and pids; slurm: job id).
-# Only `benchsuite status` reads it; results never depend on it.
-EXECUTOR_RECORD = "executor.json"
-
-
 def write_executor_record(out_root: Path, cell_id: str, record: dict[str, Any]) -> None:
-    from benchsuite.storage.store import ResultsStore, atomic_write_json
-
-    atomic_write_json(ResultsStore(out_root).cell_dir(cell_id) / EXECUTOR_RECORD, record)
+    CellDirectories(out_root).write_executor_record(cell_id, record)
 
 
 def read_executor_record(out_root: Path, cell_id: str) -> dict[str, Any] | None:
-    import json
-
-    from benchsuite.storage.store import ResultsStore
-
-    try:
-        return json.loads((ResultsStore(out_root).cell_dir(cell_id) / EXECUTOR_RECORD).read_text())
-    except (FileNotFoundError, ValueError):
-        return None
+    return CellDirectories(out_root).read_executor_record(cell_id)
 
 
 def record_lost_cell(config: dict[str, Any], out_root: Path, error_type: str, message: str, *, start: str,
@@ -82,7 +53,6 @@ def record_lost_cell(config: dict[str, Any], out_root: Path, error_type: str, me
     from benchsuite.cell.run import describe_identity
     from benchsuite.planning.plan import cell_id_for
     from benchsuite.common.provenance import command_line, now_iso, provenance
-    from benchsuite.storage.store import ResultsStore
 
     identity = config["identity"]
     cell_id = cell_id_for(identity)
@@ -97,11 +67,5 @@ def record_lost_cell(config: dict[str, Any], out_root: Path, error_type: str, me
             [identity["plugins"][k] for k in ("model", "dataset", "train_dataset")], identity.get("precision", "fp32"),
         ),
     }
-    ResultsStore(out_root).write_result(cell_id, result)
+    CellDirectories(out_root).write_result(cell_id, result)
     return {"schema_version": 1, "cell_id": cell_id, **result}
-
-
-def make_executor(name: str, **options: Any) -> Executor:
-    if name not in EXECUTORS:
-        raise ConfigError(f"--executor {name!r}: expected one of {', '.join(sorted(EXECUTORS))}")
-    return EXECUTORS[name](**options)

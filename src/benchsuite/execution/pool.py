@@ -25,12 +25,13 @@ from multiprocessing.connection import wait as wait_for_sentinels
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from benchsuite.api import ConfigError
+from benchsuite.contract import ConfigError
 from benchsuite.execution.base import Executor, record_lost_cell, write_executor_record
+from benchsuite.execution.worker import RankTask, run_cell_in_process
 from benchsuite.planning.plan import Cell
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import now_iso
-from benchsuite.storage.store import ResultsStore
+from benchsuite.cell.directory import CellDirectories
 
 if TYPE_CHECKING:  # torch is imported in the workers only, not by the scheduler
     from benchsuite.training.distributed import Rendezvous
@@ -47,62 +48,6 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-# --------------------------------------------------------------------------- one process
-
-
-@dataclass(frozen=True)
-class RankTask:
-    """Everything a process needs to run (one rank of) one cell."""
-
-    config: dict[str, Any]
-    out_root: str
-    position: int = 1
-    total: int = 1
-    quiet: bool = False
-    threads: int | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    rendezvous: Rendezvous | None = None
-
-
-class _LogLines:
-    """stderr as a log: processes sharing a terminal must not rewrite each other's status line."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        return self.stream.write(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def isatty(self) -> bool:
-        return False
-
-
-def run_cell_in_process(task: RankTask) -> dict[str, Any]:
-    """Run one rank of a cell in this (fresh) process: environment, CPU threads,
-    process group, then :func:`benchsuite.cell.run_cell`.  Used by pool workers
-    and by Slurm tasks."""
-    os.environ.update(task.env)
-    import torch
-
-    from benchsuite.training import distributed
-    from benchsuite.cell.run import run_cell
-    from benchsuite.training.loop import resolve_device
-
-    if task.threads:
-        torch.set_num_threads(task.threads)
-    secondary = task.rendezvous is not None and task.rendezvous.rank > 0
-    progress = Progress(stream=_LogLines(sys.stderr), quiet=task.quiet or secondary)
-    out_root = Path(task.out_root)
-    if task.rendezvous is None or task.rendezvous.world_size == 1:
-        return run_cell(task.config, out_root, progress=progress, position=task.position, total=task.total)
-    device = resolve_device(task.config["runtime"].get("device", "auto"))
-    with distributed.process_group(task.rendezvous, device.type):
-        return run_cell(task.config, out_root, progress=progress, position=task.position, total=task.total)
 
 
 def _worker_main(task: RankTask) -> None:
@@ -322,7 +267,7 @@ class PoolExecutor(Executor):
 
     def _collect(self, launch: _Launch, out_root: Path, progress: Progress) -> dict[str, Any]:
         cell = launch.cell
-        result = ResultsStore(out_root).read_result(cell.cell_id)
+        result = CellDirectories(out_root).read_result(cell.cell_id)
         failure = launch.first_failure
         cause = describe_exit(failure[1], failure[2], failure[0], self.ddp) if failure is not None else None
         if result is None:
@@ -331,7 +276,7 @@ class PoolExecutor(Executor):
                                       wall_seconds=time.monotonic() - launch.started)
         elif result.get("status") == "failed" and failure is not None and failure[0] > 0 and failure[1] < 0:
             # a rank killed by a signal breaks rank 0's collectives: name the cause, keep rank 0's error as detail
-            store = ResultsStore(out_root)
+            store = CellDirectories(out_root)
             result["error"] = {**result["error"], "type": "WorkerDied",
                                "message": f"{cause} (rank 0 then failed: {result['error']['message']})"}
             store.write_result(cell.cell_id, {k: v for k, v in result.items() if k not in ("schema_version", "cell_id")})
@@ -339,18 +284,3 @@ class PoolExecutor(Executor):
         message = "done" if status == "done" else f"FAILED: {(result.get('error') or {}).get('message')}"
         progress.message(f"pool: {cell.label}: {message}")
         return result
-
-
-def pool_record_is_live(record: dict[str, Any]) -> bool:
-    """Whether a pool record's processes still run (only knowable on the same host)."""
-    if record.get("host") != socket.gethostname():
-        return False
-    for pid in record.get("pids") or []:
-        try:
-            os.kill(int(pid), 0)
-        except (ProcessLookupError, ValueError):
-            continue
-        except PermissionError:  # alive, owned by someone else
-            return True
-        return True
-    return False

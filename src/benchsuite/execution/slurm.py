@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchsuite.api import ConfigError
+from benchsuite.contract import ConfigError
 from benchsuite.execution.base import Executor, read_executor_record, record_lost_cell, write_executor_record
 from benchsuite.planning.plan import Cell
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import now_iso
-from benchsuite.storage.store import RESULT_FILE, ResultsStore
+from benchsuite.cell.directory import RESULT_FILE, CellDirectories
 
 LOG_DIR = "slurm"
 # --slurm-time bounds one attempt; a cell needing longer is requeued on time-out
@@ -92,7 +92,7 @@ class CellJob:
         import submitit
 
         from benchsuite.training.distributed import Rendezvous
-        from benchsuite.execution.pool import RankTask, run_cell_in_process
+        from benchsuite.execution.worker import RankTask, run_cell_in_process
 
         environment = submitit.JobEnvironment()
         rendezvous = None
@@ -152,47 +152,6 @@ def queue_states(job_ids: list[str]) -> dict[str, str] | None:
         if ok:
             break
     return states
-
-
-def cell_states(out_root: Path) -> list[dict[str, Any]]:
-    """Every cell of a results store with its state: done / failed (from
-    result.json), pending / running (from the scheduler), or incomplete (started,
-    no result, not known to run: killed or lost — the next run resumes it)."""
-    from benchsuite.execution.pool import pool_record_is_live
-
-    store = ResultsStore(out_root)
-    rows: list[dict[str, Any]] = []
-    for cell_id in store.cell_ids():
-        result = store.read_result(cell_id)
-        record = read_executor_record(out_root, cell_id) or {}
-        row = {"cell_id": cell_id, "status": None, "error": None, "executor": record.get("executor"),
-               "job_id": record.get("job_id"), "where": None}
-        if result is not None:
-            row["status"] = result.get("status")
-            row["error"] = (result.get("error") or {}).get("message")
-        elif record.get("executor") == "pool":
-            row["status"] = "running" if pool_record_is_live(record) else "incomplete"
-            row["where"] = f"{record.get('host')} pid {','.join(str(p) for p in record.get('pids') or [])}"
-        rows.append(row)
-    queued = [r for r in rows if r["status"] is None and r["executor"] == "slurm" and r["job_id"]]
-    states = queue_states([r["job_id"] for r in queued]) if queued else {}
-    for row in queued:
-        if states is None:
-            # no squeue here (not the cluster's login node): judge from the cell directory
-            started = (store.cell_dir(row["cell_id"]) / "config.yaml").exists()
-            row["status"] = "running" if started else "pending"
-            continue
-        state = states.get(str(row["job_id"]))
-        if state in RUNNING_STATES:
-            row["status"], row["where"] = "running", state
-        elif state in QUEUED_STATES:
-            row["status"], row["where"] = "pending", state
-        else:
-            row["status"], row["where"] = "incomplete", "no longer queued"
-    for row in rows:
-        if row["status"] is None:
-            row["status"] = "incomplete"
-    return rows
 
 
 # --------------------------------------------------------------------------- the executor
@@ -275,7 +234,7 @@ class SlurmExecutor(Executor):
             for cell in cells:
                 per_process_batch(int(cell.identity["recipe"]["batch_size"]), self.ddp, where=f"cell {cell.label}")
         executor = self._submitit_executor(out_root)
-        store = ResultsStore(out_root)
+        store = CellDirectories(out_root)
         queued = self._already_queued(cells, out_root) if self.cluster == "slurm" else {}
         to_submit = [c for c in cells if c.cell_id not in queued]
         for cell in to_submit:
@@ -333,7 +292,7 @@ class SlurmExecutor(Executor):
 
     def _wait(self, cells: list[Cell], waiting: dict[str, tuple[Cell, Any]], out_root: Path,
               progress: Progress) -> list[dict[str, Any]]:
-        store = ResultsStore(out_root)
+        store = CellDirectories(out_root)
         results: dict[str, dict[str, Any]] = {}
         started = time.monotonic()
         shown = ""

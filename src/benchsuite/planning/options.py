@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from benchsuite.api import PROFILES, ConfigError, Recipe
+from benchsuite.contract import PROFILES, ConfigError, Recipe
 
 DATA_ENV_PREFIX = "BENCHSUITE_DATA_"
 DEVICES_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchsuite.api import ConfigError, Dataset, DatasetSpec, ModelSpec, Task
+from benchsuite.contract import ConfigError, Dataset, DatasetSpec, ModelSpec, Task
 from benchsuite.planning.options import (
     DataSource, Override, RunOptions, apply_model_overrides, dataset_overrides, env_data_roots, env_key,
     parse_override, to_plain,

@@ -1,19 +1,25 @@
 """Loads plugins: every entry point in the ``benchsuite`` group, built-in ones
 included (they ship in this distribution but register exactly like a
 third-party package).  ``BENCHSUITE_LOAD_PLUGINS=a,b`` limits loading to the
-named entry points; an empty value loads none."""
+named entry points; an empty value loads none.
+
+Each call of :func:`make_plugin_manager` makes a new plugin manager: there is no
+module-level state, so a test or a notebook that changes the environment, or
+registers a plugin object of its own, simply makes another one."""
 from __future__ import annotations
 
 import os
 import traceback
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Mapping
 
 import pluggy
 
 from benchsuite.contract import hookspecs
-from benchsuite.api import ConfigError
+from benchsuite.contract import ConfigError
 
+PROJECT = "benchsuite"
 ENTRY_POINT_GROUP = "benchsuite"
 LOAD_PLUGINS_ENV = "BENCHSUITE_LOAD_PLUGINS"
 
@@ -37,12 +43,20 @@ class PluginFailure:
     detail: str  # the traceback, for --verbose
 
 
-pm = pluggy.PluginManager("benchsuite")
-pm.add_hookspecs(hookspecs)
+@dataclass
+class LoadedPlugins:
+    """A plugin manager with every plugin it loaded, and every plugin that failed to load."""
 
-_loaded = False
-_infos: dict[str, PluginInfo] = {}
-_failures: list[PluginFailure] = []
+    manager: pluggy.PluginManager
+    infos: dict[str, PluginInfo]
+    failures: list[PluginFailure]
+
+    def info(self, name: str) -> PluginInfo:
+        """Who a registered plugin is; in-process registrations have no distribution."""
+        if name in self.infos:
+            return self.infos[name]
+        plugin = self.manager.get_plugin(name)
+        return PluginInfo(name, None, None, getattr(plugin, "__name__", type(plugin).__name__))
 
 
 def _selected_names() -> set[str] | None:
@@ -96,20 +110,19 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def load_plugins(strict: bool = False) -> None:
-    """Import every selected entry point once.  A plugin that fails to import
-    is recorded (see :func:`plugin_failures`) and the others still load; with
-    ``strict`` any failure raises one :class:`ConfigError` that names them all."""
-    global _loaded
-    if _loaded:
-        if strict and _failures:
-            raise ConfigError(_strict_message(_failures))
-        return
-    _loaded = True
-    selected = _selected_names()
+def make_plugin_manager(*, strict: bool = False, extra: Mapping[str, object] | None = None) -> LoadedPlugins:
+    """Import every selected entry point and register it, then ``extra`` (name -> plugin
+    object, registered in-process).  A plugin that fails to import, or whose hook
+    implementations name no benchsuite hook (a misspelt hook would otherwise register
+    nothing, silently), is recorded and the others still load; with ``strict`` any
+    failure raises one :class:`ConfigError` that names them all."""
+    manager = pluggy.PluginManager(PROJECT)
+    manager.add_hookspecs(hookspecs)
+    loaded = LoadedPlugins(manager, {}, [])
     pair = torch_pair_problem()
     if pair is not None:  # named on its own, before the plugins it breaks
-        _failures.append(PluginFailure("torch/torchaudio", None, pair, ""))
+        loaded.failures.append(PluginFailure("torch/torchaudio", None, pair, ""))
+    selected = _selected_names()
     seen: set[str] = set()
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if ep.name in seen or (selected is not None and ep.name not in selected):
@@ -120,59 +133,49 @@ def load_plugins(strict: bool = False) -> None:
         version = dist.version if dist is not None else None
         try:
             module = ep.load()
-            pm.register(module, name=ep.name)
         except Exception as exc:  # a broken plugin must not take the others down
             error = f"{type(exc).__name__}: {exc}"
             if pair is not None and "torchaudio" in error:
                 error = f"{error} (cause: the torch/torchaudio pair, see its line)"
-            _failures.append(PluginFailure(ep.name, dist_name, error, traceback.format_exc()))
+            loaded.failures.append(PluginFailure(ep.name, dist_name, error, traceback.format_exc()))
             continue
-        _infos[ep.name] = PluginInfo(ep.name, dist_name, version, ep.value)
+        if _register_checked(loaded, module, ep.name, dist_name):
+            loaded.infos[ep.name] = PluginInfo(ep.name, dist_name, version, ep.value)
+    for name, plugin in (extra or {}).items():
+        _register_checked(loaded, plugin, name, None)
     if selected:
-        missing = selected - seen
-        for name in sorted(missing):
-            _failures.append(PluginFailure(name, None, f"no entry point named {name!r} in group {ENTRY_POINT_GROUP!r}", ""))
-    if strict and _failures:
-        raise ConfigError(_strict_message(_failures))
+        for name in sorted(selected - seen):
+            loaded.failures.append(
+                PluginFailure(name, None, f"no entry point named {name!r} in group {ENTRY_POINT_GROUP!r}", ""))
+    if strict and loaded.failures:
+        raise ConfigError(_strict_message(loaded.failures))
+    return loaded
+
+
+def _register_checked(loaded: LoadedPlugins, plugin: object, name: str, distribution: str | None) -> bool:
+    """Register ``plugin`` and check that each of its hook implementations names a hook."""
+    try:
+        loaded.manager.register(plugin, name=name)
+        loaded.manager.check_pending()
+    except (pluggy.PluginValidationError, ValueError) as exc:
+        if loaded.manager.get_plugin(name) is not None:
+            loaded.manager.unregister(name=name)
+        known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("benchsuite_")))
+        loaded.failures.append(PluginFailure(name, distribution, f"{type(exc).__name__}: {exc} (benchsuite's hooks: "
+                                                                f"{known})", traceback.format_exc()))
+        return False
+    return True
 
 
 def _strict_message(failures: list[PluginFailure]) -> str:
     if len(failures) == 1:
-        return _failure_message(failures[0])
-    lines = "\n".join(f"  {_failure_message(f)}" for f in failures)
+        return failure_message(failures[0])
+    lines = "\n".join(f"  {failure_message(f)}" for f in failures)
     return f"{len(failures)} plugins failed to load:\n{lines}"
 
 
-def _failure_message(failure: PluginFailure) -> str:
+def failure_message(failure: PluginFailure) -> str:
     if failure.name == "torch/torchaudio":
         return failure.error
     where = f" (from {failure.distribution})" if failure.distribution else ""
     return f"plugin {failure.name!r}{where} failed to load: {failure.error}"
-
-
-def plugin_failures() -> list[PluginFailure]:
-    return list(_failures)
-
-
-def plugin_info(name: str) -> PluginInfo:
-    """Who a registered plugin is; in-process registrations have no distribution."""
-    if name in _infos:
-        return _infos[name]
-    plugin = pm.get_plugin(name)
-    module = getattr(plugin, "__name__", type(plugin).__name__)
-    return PluginInfo(name, None, None, module)
-
-
-def failure_message(failure: PluginFailure) -> str:
-    return _failure_message(failure)
-
-
-def reset_for_tests() -> None:
-    """Forget loaded entry points so a test can load them again under another environment."""
-    global _loaded
-    for name in list(_infos):
-        if pm.get_plugin(name) is not None:
-            pm.unregister(name=name)
-    _infos.clear()
-    _failures.clear()
-    _loaded = False

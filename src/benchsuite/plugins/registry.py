@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Generic, Iterator, TypeVar
+from typing import Any, Generic, Iterator, Mapping, TypeVar
 
-from benchsuite.api import AugmentationSpec, Baseline, ConfigError, DatasetSpec, MetricSpec, ModelSpec, Task
-from benchsuite.plugins.manager import PluginInfo, load_plugins, plugin_info, pm
+from benchsuite.contract import AugmentationSpec, Baseline, ConfigError, DatasetSpec, MetricSpec, ModelSpec, Task
+from benchsuite.plugins.manager import LoadedPlugins, PluginFailure, PluginInfo, make_plugin_manager
 
 T = TypeVar("T")
 
@@ -74,6 +74,12 @@ class Registry:
     metrics: Kind[MetricSpec] = field(default_factory=lambda: Kind("metric"))
     augmentations: Kind[AugmentationSpec] = field(default_factory=lambda: Kind("augmentation"))
     baselines: list[Registered[Baseline]] = field(default_factory=list)
+    loaded: LoadedPlugins | None = None  # the plugin manager the items came from
+
+    @property
+    def failures(self) -> list[PluginFailure]:
+        """Plugins that failed to load (the registry holds what the others registered)."""
+        return list(self.loaded.failures) if self.loaded is not None else []
 
     def metrics_for(self, task: Task) -> list[Registered[MetricSpec]]:
         """A plugin registers its headline metric first, and the report's columns follow this order."""
@@ -85,10 +91,11 @@ class Registry:
     def plugins(self) -> list[dict[str, Any]]:
         """Every plugin with what it registered, for ``benchsuite plugins``."""
         by_plugin: dict[str, dict[str, Any]] = {}
-        for name, _plugin in pm.list_name_plugin():
-            info = plugin_info(name)
+        manager = self.loaded.manager if self.loaded is not None else None
+        for name, _plugin in (manager.list_name_plugin() if manager is not None else []):
+            info = self.loaded.info(name)
             by_plugin[name] = {**info.as_dict(), "models": [], "datasets": [], "metrics": [], "augmentations": [],
-                               "baselines": 0, "hooks": sorted(h.name for h in pm.get_hookcallers(_plugin) or [])}
+                               "baselines": 0, "hooks": sorted(h.name for h in manager.get_hookcallers(_plugin) or [])}
         for kind, key in ((self.models, "models"), (self.datasets, "datasets"), (self.metrics, "metrics"),
                           (self.augmentations, "augmentations")):
             for item in kind:
@@ -107,15 +114,16 @@ _KINDS = {
 }
 
 
-def build_registry(strict: bool = False) -> Registry:
-    """Load plugins and collect their registrations.  Each hook implementation
-    is called on its own so every item records the plugin that registered it."""
-    load_plugins(strict=strict)
-    registry = Registry()
+def build_registry(strict: bool = False, extra: Mapping[str, object] | None = None) -> Registry:
+    """Load the plugins of this environment (and ``extra``: name -> plugin object) into a
+    new plugin manager and collect their registrations.  Each hook implementation is
+    called on its own, so every item records the plugin that registered it."""
+    loaded = make_plugin_manager(strict=strict, extra=extra)
+    registry = Registry(loaded=loaded)
     for hook_name, (attr, expected) in _KINDS.items():
-        caller = getattr(pm.hook, hook_name)
+        caller = getattr(loaded.manager.hook, hook_name)
         for impl in reversed(caller.get_hookimpls()):  # registration order
-            plugin = plugin_info(impl.plugin_name)
+            plugin = loaded.info(impl.plugin_name)
 
             def register(item: Any, _plugin: PluginInfo = plugin, _attr: str = attr, _expected: type = expected) -> None:
                 if not isinstance(item, _expected):
@@ -132,11 +140,7 @@ def build_registry(strict: bool = False) -> Registry:
     return registry
 
 
-_cached: Registry | None = None
-
-
-def get_registry(strict: bool = False, refresh: bool = False) -> Registry:
-    global _cached
-    if _cached is None or refresh or strict:
-        _cached = build_registry(strict=strict)
-    return _cached
+def get_registry(strict: bool = False) -> Registry:
+    """The registry of this environment's plugins, loaded afresh (importing a plugin
+    module twice costs nothing: Python keeps it)."""
+    return build_registry(strict=strict)

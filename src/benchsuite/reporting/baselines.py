@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from benchsuite.api import Baseline
+from benchsuite.contract import Baseline
 from benchsuite.reporting.aggregate import MetricCell, MetricColumn, Table
 
 

@@ -12,7 +12,8 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from benchsuite import __version__
-from benchsuite.api import Baseline, ConfigError
+from benchsuite.contract import Baseline, ConfigError
+from benchsuite.plugins.registry import Registry
 from benchsuite.storage.store import CONFIG_FILE, RESULT_FILE, SCHEMA_VERSION, ResultsStore
 from benchsuite.reporting.aggregate import Table, build_tables
 from benchsuite.reporting.baselines import attach_baselines
@@ -81,14 +82,16 @@ class Report:
         return [p for p in self.problems if p.kind == "unreadable"]
 
 
-def registry_baselines() -> list[Baseline]:
+def registry_baselines(registry: Registry | None = None) -> list[Baseline]:
     from benchsuite.plugins.registry import get_registry
 
-    return [registered.spec for registered in get_registry().baselines]
+    return [registered.spec for registered in (registry or get_registry()).baselines]
 
 
-def build_report(runs_dir: Path, baselines: Sequence[Baseline] | None = None, command: str | None = None) -> Report:
-    """Read ``runs_dir`` and aggregate it; ``baselines`` None takes them from the plugin registry."""
+def build_report(runs_dir: Path, baselines: Sequence[Baseline] | None = None, command: str | None = None,
+                 registry: Registry | None = None) -> Report:
+    """Read ``runs_dir`` and aggregate it; ``baselines`` None takes them from ``registry`` (by default,
+    the plugins of this environment)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise ConfigError(f"--runs: results directory {runs_dir} does not exist")
@@ -96,7 +99,7 @@ def build_report(runs_dir: Path, baselines: Sequence[Baseline] | None = None, co
     done, failed_results, problems = _read_cells(store)
     tables = build_tables(done, failed_results)
     if baselines is None:
-        baselines = registry_baselines()
+        baselines = registry_baselines(registry)
     not_shown = attach_baselines(tables, list(baselines))
     provenance = _provenance(done + failed_results, list(store.invocations()), command)
     return Report(runs_dir=runs_dir, tables=tables, done=done, problems=problems, provenance=provenance,

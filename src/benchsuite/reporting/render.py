@@ -17,8 +17,8 @@ import jinja2
 import numpy as np
 from markupsafe import Markup
 
-from benchsuite.api import Baseline, ConfigError, ScoreFileError
-from benchsuite.storage.store import atomic_write_text
+from benchsuite.contract import Baseline, ConfigError, ScoreFileError
+from benchsuite.common.files import atomic_write_text
 from benchsuite.reporting import formatting as fmt
 from benchsuite.reporting.aggregate import DDOF, MetricColumn, Row, Table
 from benchsuite.reporting.collect import Report, build_report

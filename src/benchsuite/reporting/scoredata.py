@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from benchsuite.api import ClassifyScores, ScoreFileError
+from benchsuite.contract import ClassifyScores, ScoreFileError
 from benchsuite.scoring.files import read_classify_scores, read_cm_scores, read_sv_scores
 
 # the two score populations of each two-class task, positive first

@@ -202,7 +202,7 @@ class TdcfCostModel:
     c_fa_spoof: float = 10
 
     def check(self) -> None:
-        from benchsuite.api import ConfigError
+        from benchsuite.contract import ConfigError
 
         priors = (self.p_target, self.p_nontarget, self.p_spoof)
         if min(priors) < 0 or abs(sum(priors) - 1) > 1e-10:

@@ -27,8 +27,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from benchsuite.api import AsvScores, BONAFIDE, SPOOF, ClassifyScores, ScoreFileError, SplitData, SpoofScores, VerifyScores
-from benchsuite.storage.store import atomic_write_text
+from benchsuite.contract import AsvScores, BONAFIDE, SPOOF, ClassifyScores, ScoreFileError, SplitData, SpoofScores, VerifyScores
+from benchsuite.common.files import atomic_write_text
 
 MAX_LISTED = 5  # ids quoted in a message before "... and N more"
 BONAFIDE_ATTACK = "-"  # SRC column of a bona fide line

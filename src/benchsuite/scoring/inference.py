@@ -11,11 +11,18 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from benchsuite.api import BenchsuiteError, ClassifyScores, Recipe, SplitData, SpoofScores, VerifyScores, Task
-from benchsuite.training.loop import output_scores
+from benchsuite.contract import BenchsuiteError, ClassifyScores, Recipe, SplitData, SpoofScores, VerifyScores, Task
 
 
 # --------------------------------------------------------------------------- inference
+
+
+def output_scores(out: torch.Tensor, task: Task) -> torch.Tensor:
+    """Spoof: the bona fide output (index 1 of two logits, or the single logit)."""
+    out = out.float()
+    if task == Task.SPOOF:
+        return out[:, 1] if out.shape[1] >= 2 else out[:, 0]
+    raise ValueError(f"output_scores is for spoof models, not {task}")
 
 
 def _batches_outputs(model: Any, loader: torch.utils.data.DataLoader, device: torch.device, autocast: torch.dtype | None,

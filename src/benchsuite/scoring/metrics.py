@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from benchsuite.api import BenchsuiteError, MetricSpec, MetricValueInfo, ScoreSet, Task
+from benchsuite.contract import BenchsuiteError, MetricSpec, MetricValueInfo, ScoreSet, Task
 from benchsuite.plugins.registry import Registered, Registry
 
 

@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from benchsuite.api import ConfigError, DataError, Trial
+from benchsuite.contract import ConfigError, DataError, Trial
 
 SCORE_NORMS = ("none", "asnorm", "snorm")
 

@@ -1,134 +1,32 @@
-"""The results store: one directory per cell (the source of truth) and an
-SQLite index over them that can always be rebuilt.
-
-Layout of an output directory::
-
-    OUT/
-      cells/<cell_id>/config.yaml      resolved cell config (what the hash covers + runtime)
-      cells/<cell_id>/result.json      written last, atomically; its presence means "finished"
-      cells/<cell_id>/scores.txt       eval scores in the task's official format
-      cells/<cell_id>/dev_scores.txt   dev scores of the selected checkpoint
-      cells/<cell_id>/train_log.csv    one row per epoch
-      cells/<cell_id>/checkpoints/     last.pt (resume), best.pt (dev-selected)
-      invocations/<time>.json          each `benchsuite run`: command, cells, versions
-      runs.sqlite                      index; rebuilt when missing or stale
-"""
+"""The results store: the cell directories of an output directory (the source of truth,
+:mod:`benchsuite.cell.directory`) and an SQLite index over them (``runs.sqlite``) that is
+rebuilt whenever it is missing or stale."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
-import yaml
+from benchsuite.cell.directory import CONFIG_FILE, RESULT_FILE, SCHEMA_VERSION, CellDirectories
+from benchsuite.common.files import json_default
 
-SCHEMA_VERSION = 1
-RESULT_FILE = "result.json"
-CONFIG_FILE = "config.yaml"
+__all__ = ["CONFIG_FILE", "INDEX_FILE", "RESULT_FILE", "SCHEMA_VERSION", "ResultsStore"]
+
 INDEX_FILE = "runs.sqlite"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename, so a
-    reader never sees a half-written file and a crash leaves the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums
-        return obj.value
-    raise TypeError(f"cannot store {type(obj).__name__} in JSON")
-
-
-class ResultsStore:
-    """Cell directories under ``root/cells`` plus the ``runs.sqlite`` index."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.cells_dir = self.root / "cells"
-
-    # ---------------------------------------------------------------- cells
-
-    def cell_dir(self, cell_id: str) -> Path:
-        return self.cells_dir / cell_id
-
-    def result_path(self, cell_id: str) -> Path:
-        return self.cell_dir(cell_id) / RESULT_FILE
-
-    def read_result(self, cell_id: str) -> dict | None:
-        """The cell's result, or None when the cell has not finished (no result.json)."""
-        return _read_json(self.result_path(cell_id))
+class ResultsStore(CellDirectories):
+    """The cell directories plus the ``runs.sqlite`` index over them, which can always be rebuilt."""
 
     def write_result(self, cell_id: str, result: dict) -> None:
-        result = {"schema_version": SCHEMA_VERSION, "cell_id": cell_id, **result}
-        atomic_write_json(self.result_path(cell_id), result)
+        super().write_result(cell_id, result)
         try:
-            self._index_one(self.cell_dir(cell_id), result)
+            self._index_one(self.cell_dir(cell_id), self.read_result(cell_id))
         except sqlite3.Error:
             # e.g. SQLite on a cluster's shared filesystem: the cell directory is the source
             # of truth and a stale index is rebuilt from it on the next read
             pass
-
-    def write_config(self, cell_id: str, config: dict) -> None:
-        atomic_write_text(self.cell_dir(cell_id) / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
-
-    def read_config(self, cell_id: str) -> dict | None:
-        path = self.cell_dir(cell_id) / CONFIG_FILE
-        if not path.exists():
-            return None
-        return yaml.safe_load(path.read_text())
-
-    def cell_ids(self) -> list[str]:
-        if not self.cells_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.cells_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-    def results(self) -> list[dict]:
-        """Every finished cell's result (done and failed), read from the cell directories."""
-        out = []
-        for cell_id in self.cell_ids():
-            result = self.read_result(cell_id)
-            if result is not None:
-                out.append(result)
-        return out
-
-    def incomplete(self) -> list[dict]:
-        """Cells that started (config written) but have no result: running, or killed."""
-        out = []
-        for cell_id in self.cell_ids():
-            if not self.result_path(cell_id).exists():
-                config = self.read_config(cell_id) or {}
-                out.append({"cell_id": cell_id, "config": config})
-        return out
 
     # ---------------------------------------------------------------- index
 
@@ -163,7 +61,7 @@ class ResultsStore:
                     cell_id, result.get("status"), (result.get("dataset") or {}).get("task"),
                     (result.get("dataset") or {}).get("name"), (result.get("dataset") or {}).get("train_dataset"),
                     (result.get("model") or {}).get("name"), result.get("seed"), result.get("profile"), mtime,
-                    json.dumps(result, default=_json_default),
+                    json.dumps(result, default=json_default),
                 ),
             )
             for split, values in (result.get("metrics") or {}).items():
@@ -219,27 +117,3 @@ class ResultsStore:
             return conn.execute(sql, tuple(params)).fetchall()
         finally:
             conn.close()
-
-    # ---------------------------------------------------------------- invocations
-
-    def record_invocation(self, record: dict) -> Path:
-        stamp = record.get("start", "").replace(":", "").replace("-", "") or "unknown"
-        path = self.root / "invocations" / f"{stamp}-{os.getpid()}.json"
-        atomic_write_json(path, record)
-        return path
-
-    def invocations(self) -> Iterator[dict]:
-        folder = self.root / "invocations"
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.json")):
-                data = _read_json(path)
-                if data is not None:
-                    yield data
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return None

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from benchsuite.api import DataError, Utterance
+from benchsuite.contract import DataError, Utterance
 
 FORMAT_VERSION = 1
 SAMPLES_FILE = "samples.npy"

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from benchsuite.api import BONAFIDE, Recipe, Task, Utterance
-from benchsuite.training.audio import crop, read_audio
+from benchsuite.common.files import cache_dir_default
+from benchsuite.contract import BONAFIDE, Recipe, Task, Utterance
+from benchsuite.common.audio import crop, read_audio
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -165,12 +166,6 @@ def eval_batch_size(recipe: Recipe, policy: str, as_list: bool) -> int:
     if policy in ("full", "chunked") and not as_list:
         return 1
     return recipe.eval_batch_size or recipe.batch_size
-
-
-def cache_dir_default() -> Path:
-    import os
-
-    return Path(os.environ.get("BENCHSUITE_CACHE_DIR", Path.home() / ".cache" / "benchsuite"))
 
 
 def audio_source(utterances: Sequence[Utterance], *, enabled: bool, key: str, sample_rate: int,

@@ -25,7 +25,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 
-from benchsuite.api import CellFailure, ConfigError
+from benchsuite.contract import CellFailure, ConfigError
 
 TIMEOUT_ENV = "BENCHSUITE_DDP_TIMEOUT_MIN"
 # Ranks > 0 wait in a collective while rank 0 scores the dev split after each

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import ConfigError, Recipe
+from benchsuite.contract import ConfigError, Recipe
 
 HEAD_LOSSES = ("softmax", "ce", "am_softmax", "aam_softmax")
 

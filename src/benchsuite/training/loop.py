@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite.training import distributed
-from benchsuite.api import CellFailure, ConfigError, Estimator, Recipe, Task, TaskInfo
+from benchsuite.contract import CellFailure, ConfigError, Estimator, Recipe, Task, TaskInfo
 from benchsuite.training.data import derive_seed
 from benchsuite.common.progress import Progress
-from benchsuite.storage.store import atomic_write_bytes, atomic_write_text
+from benchsuite.common.files import atomic_write_bytes, atomic_write_text
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -448,14 +448,6 @@ class EstimatorTrainer:
         atomic_write_text(self.checkpoint_dir.parent / "train_log.csv",
                           "epoch,steps,train_loss,dev_value,lr,seconds\n" + ",".join(str(v) for v in record.row().values()) + "\n")
         return TrainSummary(1, 1, None, None, seconds, [record])
-
-
-def output_scores(out: torch.Tensor, task: Task) -> torch.Tensor:
-    """Spoof: the bona fide output (index 1 of two logits, or the single logit)."""
-    out = out.float()
-    if task == Task.SPOOF:
-        return out[:, 1] if out.shape[1] >= 2 else out[:, 0]
-    raise ValueError(f"output_scores is for spoof models, not {task}")
 
 
 def is_estimator(model: Any) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from benchsuite.api import DataError
+from benchsuite.contract import DataError
 
 _resample_notices: set[str] = set()
 
