@@ -1,9 +1,29 @@
-"""How a model is trained and evaluated: the recipe of each profile."""
+"""How a model is trained and evaluated: the recipe of each profile.
+
+Every field is typed, choices are ``Literal`` types and numbers have bounds, and
+:func:`recipe_problems` checks a recipe against them: the plan checks each cell's
+recipe (a plugin's, with ``--set`` and ``--config`` applied) before any data is read.
+The field names are what ``--set model.NAME.FIELD=VALUE`` takes.
+"""
 from __future__ import annotations
 
 import dataclasses
+import math
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Optimizer = Literal["adam", "adamw", "sgd", "rmsprop"]
+# none | cosine (per step, to lr_min) | step (x gamma every step_epochs) |
+# exponential (warm-up epochs, then per-step exponential decay to lr_min)
+Scheduler = Literal["none", "cosine", "step", "exponential"]
+# "none": estimators that fit and score without a loss (GMMs)
+Loss = Literal["weighted_ce", "ce", "bce", "softmax", "am_softmax", "aam_softmax", "none"]
+TrainCrop = Literal["random", "first", "full"]
+EvalCrop = Literal["first", "full", "chunked"]
+Selection = Literal["dev_eer", "dev_loss", "dev_accuracy", "last"]  # dev only, never eval
+ScoreNorm = Literal["none", "asnorm"]
 
 
 @dataclass
@@ -13,7 +33,7 @@ class Recipe:
 
     epochs: int = 100
     batch_size: int = 24
-    optimizer: str = "adam"  # adam | adamw | sgd | rmsprop
+    optimizer: Optimizer = "adam"
     lr: float = 1e-4
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
@@ -21,15 +41,12 @@ class Recipe:
     eps: float = 1e-8
     momentum: float = 0.9  # sgd only
     nesterov: bool = False  # sgd only
-    # none | cosine (per step, to lr_min) | step (x gamma every step_epochs) |
-    # exponential (warm-up epochs, then per-step exponential decay to lr_min)
-    scheduler: str = "none"
+    scheduler: Scheduler = "none"
     lr_min: float = 0.0
     step_epochs: int = 10
     gamma: float = 0.5
     warmup_epochs: int = 0
-    # weighted_ce | ce | bce | softmax | am_softmax | aam_softmax | none (fit/score estimators)
-    loss: str = "weighted_ce"
+    loss: Loss = "weighted_ce"
     class_weights: tuple[float, ...] | None = None  # spoof: index 0 = spoof, 1 = bona fide
     margin: float = 0.2  # am/aam softmax
     scale: float = 32.0
@@ -37,16 +54,15 @@ class Recipe:
     grad_clip: float | None = None
     # input policy, in samples at the dataset's sample rate
     crop_samples: int = 64600
-    train_crop: str = "random"  # random | first | full
-    eval_crop: str = "first"  # first | full | chunked
+    train_crop: TrainCrop = "random"
+    eval_crop: EvalCrop = "first"
     # data limits for quick runs (None = everything)
     max_train_utterances: int | None = None
     max_dev_utterances: int | None = None
     max_eval_utterances: int | None = None
-    # model selection on dev only: dev_eer | dev_loss | dev_accuracy | last
-    selection: str = "dev_eer"
+    selection: Selection = "dev_eer"
     eval_batch_size: int | None = None
-    score_norm: str = "none"  # verify: none | asnorm
+    score_norm: ScoreNorm = "none"  # verify only
     asnorm_top_n: int = 300
     # verify: subtract the mean training embedding before cosine scoring (WeSpeaker does)
     centre_embeddings: bool = True
@@ -60,3 +76,80 @@ class Recipe:
 
 
 PROFILES = ("paper", "quick")
+
+# The smallest value each number may take: (bound, inclusive).
+_MINIMUM: dict[str, tuple[float, bool]] = {
+    "epochs": (1, True), "batch_size": (1, True), "lr": (0, False), "weight_decay": (0, True), "alpha": (0, True),
+    "eps": (0, False), "momentum": (0, True), "lr_min": (0, True), "step_epochs": (1, True), "gamma": (0, False),
+    "warmup_epochs": (0, True), "margin": (0, True), "scale": (0, False), "grad_clip": (0, False),
+    "crop_samples": (1, True), "max_train_utterances": (1, True), "max_dev_utterances": (1, True),
+    "max_eval_utterances": (1, True), "eval_batch_size": (1, True), "asnorm_top_n": (1, True), "patience": (1, True),
+}
+
+
+def recipe_problems(recipe: Recipe) -> list[str]:
+    """Every field of ``recipe`` whose value does not fit its type, choices or bounds, one line each
+    ("optimizer 'adamx': expected one of adam, adamw, sgd, rmsprop")."""
+    problems = []
+    hints = typing.get_type_hints(Recipe)
+    for item in dataclasses.fields(Recipe):
+        value = getattr(recipe, item.name)
+        expected = value_problem(value, hints[item.name])
+        if expected is None and item.name in _MINIMUM and isinstance(value, (int, float)):
+            bound, inclusive = _MINIMUM[item.name]
+            if value < bound or (value == bound and not inclusive):
+                expected = f"a number {'>=' if inclusive else '>'} {bound:g}"
+        if expected is not None:
+            problems.append(f"{item.name} {value!r}: expected {expected}")
+    if not problems and recipe.lr_min > recipe.lr:
+        problems.append(f"lr_min {recipe.lr_min!r}: expected at most lr ({recipe.lr!r})")
+    ramp = recipe.margin_ramp_epochs
+    if ramp is not None and not value_problem(ramp, tuple[int, int]) and not 0 <= ramp[0] <= ramp[1]:
+        problems.append(f"margin_ramp_epochs {list(ramp)!r}: expected [start, end] with 0 <= start <= end")
+    unknown = set(recipe.augmentation_options) - set(recipe.augmentations)
+    if unknown:
+        problems.append(f"augmentation_options for {', '.join(sorted(unknown))}: not in augmentations "
+                        f"{list(recipe.augmentations)!r}")
+    return problems
+
+
+def value_problem(value: Any, hint: Any) -> str | None:
+    """What ``value`` should have been to fit the type ``hint``, or None when it fits."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return None if value in args else "one of " + ", ".join(str(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        wanted = [value_problem(value, a) for a in args if a is not type(None)]
+        if any(w is None for w in wanted):
+            return None
+        return " or ".join(w for w in wanted if w) + (" or null" if type(None) in args else "")
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return _describe(hint)
+        items = args if not (len(args) == 2 and args[1] is Ellipsis) else (args[0],) * len(value)
+        if len(items) != len(value) or any(value_problem(v, a) for v, a in zip(value, items)):
+            return _describe(hint)
+        return None
+    if origin is dict:
+        return None if isinstance(value, dict) and all(isinstance(k, str) for k in value) else "a mapping"
+    if hint is bool:
+        return None if isinstance(value, bool) else "true or false"
+    if hint is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if ok else "a finite number"
+    if hint is str:
+        return None if isinstance(value, str) else "a string"
+    return None if hint is Any or isinstance(value, hint) else _describe(hint)
+
+
+def _describe(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_describe(args[0])}s"
+        return f"a list of {len(args)} ({', '.join(_describe(a) for a in args)})"
+    return {int: "integer", float: "number", str: "string", bool: "true/false"}.get(hint, getattr(hint, "__name__", str(hint)))

@@ -6,6 +6,7 @@ resolved config is a dict that survives YAML, pickling and other machines.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -246,8 +247,10 @@ def apply_model_overrides(model_name: str, recipe: Recipe, config: Any, override
             config_changes[ov.key] = _coerce(ov.value, getattr(config, ov.key), f"--set {ov.text}")
         elif ov.target != "*":
             known = sorted(set(recipe_fields) | set(config_fields))
-            raise ConfigError(f"--set {ov.text}: model {model_name!r} has no recipe or config field {ov.key!r}; "
-                              f"known fields: {', '.join(known)}")
+            close = difflib.get_close_matches(ov.key, known, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"--set {ov.text}: model {model_name!r} has no recipe or config field {ov.key!r}.{hint} "
+                              f"Known fields: {', '.join(known)}")
         else:
             continue  # wildcard keys apply only to models that have the field
     if recipe_changes:

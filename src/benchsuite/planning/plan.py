@@ -20,9 +20,9 @@ from typing import Any
 
 from benchsuite.contract import ConfigError, Dataset, DatasetSpec, ModelSpec, Task
 from benchsuite.planning.options import (
-    DataSource, Override, RunOptions, apply_model_overrides, dataset_overrides, env_data_roots, env_key,
-    parse_override, to_plain,
+    DataSource, Override, RunOptions, dataset_overrides, env_data_roots, env_key, parse_override, to_plain,
 )
+from benchsuite.planning.recipes import ResolvedModel, resolve_models
 from benchsuite.plugins.registry import Registered, Registry, unknown_name_message
 
 
@@ -89,6 +89,8 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
             raise ConfigError(f"--set {ov.text}: " + unknown_name_message(kind.noun, ov.target, kind.names()))
 
     models = [registry.models.get(n) for n in options.models] if options.models else list(registry.models)
+    # every recipe and config is typed and checked here, before any dataset is opened
+    resolved = resolve_models(registry, models, options.profile, overrides)
     if options.datasets:
         datasets = [registry.datasets.get(n) for n in options.datasets]
         for reg in datasets:
@@ -138,7 +140,7 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
                 continue
             for seed in options.seeds:
                 cells.append(_make_cell(registry, dreg, train_name, mreg, seed, options, task, eval_data, train_data,
-                                        checks, overrides))
+                                        checks, resolved[(mreg.spec.name, task)]))
 
     if not cells:
         raise ConfigError(_empty_plan_message(models, datasets, options))
@@ -188,12 +190,10 @@ class _DatasetChecks:
 
 def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Registered, seed: int,
                options: RunOptions, task: Task, eval_data: dict[str, Any], train_data: dict[str, Any],
-               checks: _DatasetChecks, overrides: list[Override] | None = None) -> Cell:
+               checks: _DatasetChecks, model: ResolvedModel) -> Cell:
     dspec: DatasetSpec = dreg.spec
     mspec: ModelSpec = mreg.spec
-    recipe = mspec.recipe(options.profile, task)
-    model_config = mspec.config_class()
-    recipe, model_config = apply_model_overrides(mspec.name, recipe, model_config, overrides or [])
+    recipe, model_config = model.recipe, model.config
     treg = registry.datasets.get(train_name)
     identity = {
         "task": task.value,
