@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchsuite.scoring import files as scorefiles
-from benchsuite.api import ClassifyScores, ConfigError, MetricOutput, SpoofScores, Task, VerifyScores
+from benchsuite.api import ClassifyScores, ConfigError, MetricOptions, MetricOutput, SpoofScores, Task, VerifyScores
 from benchsuite.plugins.registry import get_registry
 from benchsuite.scoring import det
 from benchsuite_metrics import classify, spoof, verify
@@ -65,13 +65,15 @@ def test_eer_metric(scored: SpoofScores):
     assert out.extra["counts"] == {"bonafide": 12, "spoof": 30, "attack": {"A07": 10, "A08": 10, "A09": 10}}
 
 
-def test_bootstrap_resamples_from_the_environment(scored: SpoofScores, monkeypatch):
-    monkeypatch.setenv(spoof.BOOTSTRAP_ENV, "0")
-    out = spoof.compute_eer(scored)
-    assert out.extra["eer_ci95"] is None and "turned off" in out.notes["eer_ci95"]
-    monkeypatch.setenv(spoof.BOOTSTRAP_ENV, "many")
-    with pytest.raises(ConfigError, match="BENCHSUITE_EER_BOOTSTRAP='many': expected a whole number"):
-        spoof.compute_eer(scored)
+def test_bootstrap_resamples_come_with_the_metric_options(scored: SpoofScores):
+    from benchsuite.contract import MetricOptions
+
+    eer = spoof.eer_metric()
+    off = eer.compute(scored, MetricOptions(bootstrap_resamples=0))
+    assert off.extra["eer_ci95"] is None and "turned off" in off.notes["eer_ci95"]
+    on = eer.compute(scored, MetricOptions(bootstrap_resamples=200, bootstrap_seed=1))
+    assert on.extra["eer_bootstrap"]["resamples"] == 200 and on.extra["eer_bootstrap"]["seed"] == 1
+    assert on.extra["eer_ci95"] == spoof.compute_eer(scored, resamples=200, seed=1).extra["eer_ci95"]
 
 
 def test_tdcf_metric_with_per_attack_asv_rates(scored: SpoofScores):
@@ -196,7 +198,7 @@ def test_classification_metrics_on_a_hand_checked_example():
 
 def test_metric_outputs_are_metric_output_objects(scored: SpoofScores):
     for spec in spoof.SPOOF_METRICS:
-        assert isinstance(spec.compute(scored), MetricOutput)
+        assert isinstance(spec.compute(scored, MetricOptions(bootstrap_resamples=10)), MetricOutput)
 
 
 def _spoof_scores(bonafide: np.ndarray, spoof: np.ndarray) -> SpoofScores:

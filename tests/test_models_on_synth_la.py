@@ -102,7 +102,7 @@ def test_gmm_baselines_fit_synth_la_with_rising_likelihood(train_utterances, nam
     labels = torch.tensor([1 if u.label == "bonafide" else 0 for u in train_utterances])
     torch.manual_seed(0)
     with single_thread():
-        model.fit(lambda: [(waves, labels)])
+        model.fit(lambda: [(waves, labels)], seed=0)
     for class_name in ("bonafide", "spoof"):
         trace = [record[f"{class_name}_loglik"] for record in model.history]
         assert all(b >= a - 1e-6 for a, b in zip(trace, trace[1:])), (class_name, trace)

@@ -74,7 +74,7 @@ def compute_accuracy(scores: ScoreSet) -> MetricOutput:
 
 CLASSIFY_METRICS = (
     MetricSpec(
-        name="accuracy", task=Task.CLASSIFY, compute=compute_accuracy,
+        name="accuracy", task=Task.CLASSIFY, compute=lambda scores, options: compute_accuracy(scores),
         outputs=(
             MetricValueInfo(key="accuracy", label="accuracy", lower_is_better=False, percent=True,
                             description="Share of utterances whose predicted class is the true class."),

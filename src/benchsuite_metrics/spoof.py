@@ -15,7 +15,6 @@ cache keyed by the score container) and validate it before computing anything.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +28,6 @@ from benchsuite.api import det
 from .bootstrap import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_eer_interval
 from .polarity import warn_about_polarity
 
-BOOTSTRAP_ENV = "BENCHSUITE_EER_BOOTSTRAP"  # resamples of the EER interval; 0 turns it off
 
 
 def factorize(values: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -197,25 +195,12 @@ def _maybe(value: float | None) -> float | None:
 # --------------------------------------------------------------------------- eer
 
 
-def bootstrap_resamples_from_env(default: int = DEFAULT_RESAMPLES) -> int:
-    raw = os.environ.get(BOOTSTRAP_ENV)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{BOOTSTRAP_ENV}={raw!r}: expected a whole number of resamples (0 turns it off)") from None
-    if value < 0:
-        raise ConfigError(f"{BOOTSTRAP_ENV}={raw!r}: expected 0 or more resamples")
-    return value
-
-
 def compute_eer(scores: ScoreSet, resamples: int | None = None, seed: int = DEFAULT_SEED,
                 level: float = DEFAULT_LEVEL) -> MetricOutput:
     ranking = ranked(scores)
     point = ranking.pooled.eer_point()
     if resamples is None:
-        resamples = bootstrap_resamples_from_env()
+        resamples = DEFAULT_RESAMPLES
     notes: dict[str, str] = {}
     extra: dict[str, Any] = {"eer_threshold": point.threshold, "counts": ranking.counts()}
     interval = None
@@ -225,7 +210,7 @@ def compute_eer(scores: ScoreSet, resamples: int | None = None, seed: int = DEFA
         extra["eer_bootstrap"] = interval.as_dict()
     else:
         extra["eer_ci95"] = None
-        notes["eer_ci95"] = f"bootstrap interval turned off ({BOOTSTRAP_ENV}=0)"
+        notes["eer_ci95"] = "bootstrap interval turned off (0 resamples)"
     warn_about_polarity(point.eer, ranking.pooled, ranking.scores.source or "spoof scores", interval=interval)
     breakdown: dict[str, dict[str, dict[str, float | None]]] = {
         "attack": {name: {"eer": group.sweep.eer()} for name, group in ranking.attack_groups().items()
@@ -253,12 +238,12 @@ EER_OUTPUTS = (
 )
 
 
-def eer_metric(resamples: int | None = None, seed: int = DEFAULT_SEED, level: float = DEFAULT_LEVEL) -> MetricSpec:
-    """The ``eer`` metric with its own bootstrap settings (``resamples=None``
-    reads ``BENCHSUITE_EER_BOOTSTRAP``, default 1000)."""
+def eer_metric() -> MetricSpec:
+    """The ``eer`` metric; its bootstrap interval follows the :class:`MetricOptions` it is given."""
     return MetricSpec(
         name="eer", task=Task.SPOOF, outputs=EER_OUTPUTS,
-        compute=lambda scores: compute_eer(scores, resamples, seed, level),
+        compute=lambda scores, options: compute_eer(scores, options.bootstrap_resamples, options.bootstrap_seed,
+                                                    options.confidence),
         headline=lambda scores: {"eer": ranked(scores).pooled.eer_point().eer},
         description="Official ASVspoof EER with a seeded bootstrap interval over trials; per attack and per "
                     "condition breakdowns.",
@@ -363,10 +348,10 @@ ASVSPOOF5_OUTPUTS = (
 
 SPOOF_METRICS = (
     eer_metric(),
-    MetricSpec(name="tdcf", task=Task.SPOOF, compute=compute_tdcf, outputs=TDCF_OUTPUTS,
+    MetricSpec(name="tdcf", task=Task.SPOOF, compute=lambda scores, options: compute_tdcf(scores), outputs=TDCF_OUTPUTS,
                description="min t-DCF, legacy (ASVspoof 2019) and revised (ASVspoof 2021 / 5), pooled and per "
                            "attack; needs the organisers' ASV scores."),
-    MetricSpec(name="asvspoof5", task=Task.SPOOF, compute=compute_asvspoof5, outputs=ASVSPOOF5_OUTPUTS,
+    MetricSpec(name="asvspoof5", task=Task.SPOOF, compute=lambda scores, options: compute_asvspoof5(scores), outputs=ASVSPOOF5_OUTPUTS,
                description="ASVspoof 5 track-1 minDCF, actDCF and Cllr."),
 )
 

@@ -67,7 +67,7 @@ MIN_DCF_CONVENTIONS = (
 
 SV_METRICS = (
     MetricSpec(
-        name="sv-eer", task=Task.VERIFY, compute=compute_sv_eer,
+        name="sv-eer", task=Task.VERIFY, compute=lambda scores, options: compute_sv_eer(scores),
         outputs=(MetricValueInfo(
             key="eer", label="EER", percent=True,
             description="Equal error rate on the official ASVspoof DET sweep (no interpolation; WeSpeaker and "
@@ -76,7 +76,7 @@ SV_METRICS = (
         description="Speaker-verification EER by the same DET sweep as the ASVspoof EER.",
     ),
     MetricSpec(
-        name="min-dcf", task=Task.VERIFY, compute=compute_min_dcf,
+        name="min-dcf", task=Task.VERIFY, compute=lambda scores, options: compute_min_dcf(scores),
         outputs=tuple(
             MetricValueInfo(key=min_dcf_key(p), label=f"minDCF (p={p:g})",
                             formulation=f"p_target={p:g}, Cmiss=Cfa=1, normalised", description=MIN_DCF_CONVENTIONS)

@@ -329,11 +329,10 @@ class GmmCountermeasure:
     # -- Estimator protocol
 
     def fit(self, batches: Callable[[], Iterable[Any]], *, device: str = "cpu",
-            progress: Callable[[dict], None] = lambda info: None) -> None:
+            progress: Callable[[dict], None] = lambda info: None, seed: int) -> None:
         self.device = torch.device(device)
         self.frontend.to(self.device)
-        # all randomness comes from the global torch RNG, which the trainer seeds
-        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
+        rng = np.random.default_rng(seed)  # the cell's estimator stream: all of this fit's randomness
         reservoirs = {name: FrameReservoir(self.config.init_frames, rng) for name in CLASSES}
         cache: dict[str, list[torch.Tensor]] | None = {name: [] for name in CLASSES}
         budget, cached_bytes = self.config.feature_cache_mb * 2**20, 0

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from benchsuite.training import distributed
+from benchsuite.contract import RandomStreams
 from benchsuite.contract import BenchsuiteError, CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
 from benchsuite.planning.options import config_from_plain, recipe_from_plain
 from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
@@ -296,7 +297,7 @@ class _Cell:
         self.class_names_cache = class_names
         task_info = TaskInfo(task, self.eval_dataset.sample_rate, len(class_names), class_names)
         # initial weights depend on the seed alone, not on what ran before in this process
-        seed_everything(self.seed)
+        seed_everything(RandomStreams(self.seed).initialisation())
         model = self.build_model(task_info)
         estimator = is_estimator(model)
         ranks = distributed.current()

@@ -14,20 +14,15 @@ percent in the table.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
-from benchsuite.contract import BenchsuiteError, ConfigError, ScoreSet, SpoofScores, Task, VerifyScores
+from benchsuite.contract import BenchsuiteError, ConfigError, MetricOptions, ScoreSet, SpoofScores, Task, VerifyScores
 from benchsuite.scoring.metrics import run_metrics
-
-# the spoof metric plugin reads the number of EER bootstrap resamples from here
-BOOTSTRAP_ENV = "BENCHSUITE_EER_BOOTSTRAP"
 
 
 @click.command("score")
@@ -116,8 +111,8 @@ def evaluate_score_file(scores_path: Path, *, dataset: str | None = None, data_r
     if not metrics:
         raise ConfigError(f"no {task} metrics are registered (check `benchsuite plugins` for metric plugins that "
                           "failed to load)")
-    with _environment(BOOTSTRAP_ENV, None if bootstrap is None else str(bootstrap)):
-        merged = _run_metrics(metrics, scores)
+    options = MetricOptions() if bootstrap is None else MetricOptions(bootstrap_resamples=bootstrap)
+    merged = _run_metrics(metrics, scores, options)
     report: dict[str, Any] = {"task": str(task), "scores": str(scores_path), "labels": labels_from}
     report.update(merged["values"])
     if task == Task.SPOOF:
@@ -135,24 +130,8 @@ def _bools(values: list[bool]):
     return np.asarray(values, dtype=bool)
 
 
-@contextlib.contextmanager
-def _environment(name: str, value: str | None) -> Iterator[None]:
-    if value is None:
-        yield
-        return
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
-
-
-def _run_metrics(metrics: list, scores: ScoreSet) -> dict[str, Any]:
-    results = run_metrics(metrics, scores)
+def _run_metrics(metrics: list, scores: ScoreSet, options: MetricOptions) -> dict[str, Any]:
+    results = run_metrics(metrics, scores, options)
     return {"values": results.values, "info": results.info, "breakdown": results.breakdown, "notes": results.notes,
             "extra": results.extra}
 

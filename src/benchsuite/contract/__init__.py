@@ -8,8 +8,9 @@ from .errors import BenchsuiteError, CellFailure, ConfigError, DataError, ScoreF
 from .hookspecs import hookimpl, hookspec
 from .recipe import PROFILES, Recipe
 from .scores import ClassifyScores, ScoreSet, SpoofScores, VerifyScores
+from .streams import RandomStreams, derive_seed
 from .specs import (
-    AugmentationSpec, Baseline, DatasetSpec, Estimator, MetricOutput, MetricSpec, MetricValueInfo, ModelSpec,
+    AugmentationSpec, Baseline, DatasetSpec, Estimator, MetricOptions, MetricOutput, MetricSpec, MetricValueInfo, ModelSpec,
 )
 from .tasks import BONAFIDE, SPOOF, Task, TaskInfo
 
@@ -26,11 +27,13 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "Estimator",
+    "MetricOptions",
     "MetricOutput",
     "MetricSpec",
     "MetricValueInfo",
     "ModelSpec",
     "PROFILES",
+    "RandomStreams",
     "Recipe",
     "SPOOF",
     "ScoreFileError",
@@ -42,6 +45,7 @@ __all__ = [
     "Trial",
     "Utterance",
     "VerifyScores",
+    "derive_seed",
     "hookimpl",
     "hookspec",
 ]

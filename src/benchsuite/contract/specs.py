@@ -19,10 +19,13 @@ class Estimator(Protocol):
     """A non-neural model (e.g. a GMM back end) that fits on whole splits.
 
     ``fit`` receives an iterable of ``(waveforms, labels)`` batches and may pass
-    over it several times; ``score`` maps a batch of waveforms to one score each.
+    over it several times, and ``seed``, the only source of its randomness
+    (:meth:`benchsuite.contract.streams.RandomStreams.estimator`); ``score`` maps a
+    batch of waveforms to one score each.
     """
 
-    def fit(self, batches: Callable[[], Any], *, device: str, progress: Callable[[dict], None]) -> None: ...
+    def fit(self, batches: Callable[[], Any], *, device: str, progress: Callable[[dict], None],
+            seed: int) -> None: ...
 
     def score(self, waveforms: Any) -> Any: ...
 
@@ -110,10 +113,22 @@ class MetricOutput:
 
 
 @dataclass(frozen=True)
+class MetricOptions:
+    """What a metric is asked for besides the scores: ``benchsuite score --bootstrap N``,
+    or the defaults inside a cell."""
+
+    bootstrap_resamples: int = 1000  # resamples of a bootstrap interval; 0 turns intervals off
+    bootstrap_seed: int = 0
+    confidence: float = 0.95  # level of the intervals
+
+
+@dataclass(frozen=True)
 class MetricSpec:
+    """A registered metric: ``compute(scores, options)`` returns its :class:`MetricOutput`."""
+
     name: str
     task: Task
-    compute: Callable[[ScoreSet], MetricOutput]
+    compute: Callable[[ScoreSet, MetricOptions], MetricOutput]
     outputs: tuple[MetricValueInfo, ...]
     description: str = ""
     # optional: the headline values alone (no breakdowns, intervals or warnings);

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from benchsuite.contract import BenchsuiteError, MetricSpec, MetricValueInfo, ScoreSet, Task
+from benchsuite.contract import BenchsuiteError, MetricOptions, MetricSpec, MetricValueInfo, ScoreSet, Task
 from benchsuite.plugins.registry import Registered, Registry
 
 
@@ -23,14 +23,15 @@ def info_dict(metric_name: str, info: MetricValueInfo) -> dict[str, Any]:
             "percent": info.percent, "formulation": info.formulation, "description": info.description}
 
 
-def run_metrics(metrics: Iterable[Registered[MetricSpec]], scores: ScoreSet) -> MetricResults:
+def run_metrics(metrics: Iterable[Registered[MetricSpec]], scores: ScoreSet,
+                options: MetricOptions = MetricOptions()) -> MetricResults:
     """Every metric's values, breakdowns, notes and extras, merged.  A key that
     two metrics produce keeps the first; the second is stored as ``metric:key``
     so nothing is silently overwritten."""
     results = MetricResults()
     for reg in metrics:
         spec = reg.spec
-        output = spec.compute(scores)
+        output = spec.compute(scores, options)
         rename = {key: key if key not in results.values else f"{spec.name}:{key}" for key in output.values}
         for key, value in output.values.items():
             results.values[rename[key]] = None if value is None else float(value)
@@ -46,10 +47,11 @@ def run_metrics(metrics: Iterable[Registered[MetricSpec]], scores: ScoreSet) -> 
     return results
 
 
-def compute_metrics(registry: Registry, task: Task, scores: ScoreSet, only: Sequence[str] | None = None) -> MetricResults:
+def compute_metrics(registry: Registry, task: Task, scores: ScoreSet, only: Sequence[str] | None = None,
+                    options: MetricOptions = MetricOptions()) -> MetricResults:
     """Run every registered metric for ``task`` (or the ``only`` ones)."""
     chosen = [reg for reg in registry.metrics_for(task) if only is None or reg.spec.name in only]
-    return run_metrics(chosen, scores)
+    return run_metrics(chosen, scores, options)
 
 
 def selection_metric(registry: Registry, task: Task, key: str) -> Callable[[ScoreSet], float]:
@@ -62,7 +64,8 @@ def selection_metric(registry: Registry, task: Task, key: str) -> Callable[[Scor
 
             def value(scores: ScoreSet) -> float:
                 try:
-                    values = spec.headline(scores) if spec.headline is not None else spec.compute(scores).values
+                    values = (spec.headline(scores) if spec.headline is not None
+                              else spec.compute(scores, MetricOptions(bootstrap_resamples=0)).values)
                 except BenchsuiteError:
                     # e.g. an untrained model giving constant dev scores: the worst possible value
                     return float("inf")

@@ -16,16 +16,11 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from benchsuite.common.files import cache_dir_default
+from benchsuite.contract.streams import SUBSET_SEED, RandomStreams
 from benchsuite.contract import BONAFIDE, Recipe, Task, Utterance
 from benchsuite.common.audio import crop, read_audio
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
-
-
-def derive_seed(*parts: int) -> int:
-    """A 63-bit seed from integers, stable across processes and platforms."""
-    return int(np.random.SeedSequence([int(p) & 0xFFFFFFFF for p in parts]).generate_state(2, dtype=np.uint32)
-               .astype(np.uint64).dot(np.array([1 << 32, 1], dtype=np.uint64)) & ((1 << 63) - 1))
 
 
 def labels_for(task: Task, utterances: Sequence[Utterance], class_names: Sequence[str]) -> np.ndarray:
@@ -41,7 +36,7 @@ def subset(utterances: Sequence[Utterance], limit: int | None, stratify: bool = 
     of the run seed so every seed of a model sees the same data."""
     if limit is None or limit >= len(utterances):
         return list(utterances)
-    rng = np.random.default_rng(12345)
+    rng = np.random.default_rng(SUBSET_SEED)
     if not stratify:
         keep = np.sort(rng.choice(len(utterances), size=limit, replace=False))
         return [utterances[i] for i in keep]
@@ -86,7 +81,7 @@ class WaveformDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, item: tuple[int, int] | int) -> tuple[torch.Tensor, int, int]:
         index, epoch = item if isinstance(item, tuple) else (item, 0)
-        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, epoch, index])
+        rng = RandomStreams(self.seed).item(epoch, index)
         wave = crop(self.load(index), self.crop_samples, self.crop_policy, rng)
         for augment in self.augment:
             wave = augment(wave, rng)
@@ -107,7 +102,7 @@ class EpochSampler(Sampler):
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         if self.shuffle:
-            order = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, 7]).permutation(self.size)
+            order = RandomStreams(self.seed).order(self.epoch, self.size)
         else:
             order = np.arange(self.size)
         return iter([(int(i), self.epoch) for i in order])

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from benchsuite.training import distributed
 from benchsuite.contract import CellFailure, ConfigError, Estimator, Recipe, Task, TaskInfo
-from benchsuite.training.data import derive_seed
+from benchsuite.contract.streams import RandomStreams
 from benchsuite.common.progress import Progress
 from benchsuite.common.files import atomic_write_bytes, atomic_write_text
 
@@ -334,8 +334,7 @@ class Trainer:
             # Reseeding from (seed, epoch) makes dropout and any global-RNG use
             # identical whether or not the run was interrupted before this epoch.
             # Other ranks get their own stream so their dropout masks do not copy rank 0's.
-            seed_everything(derive_seed(self.seed, epoch, 1) if self.dist.is_main
-                            else derive_seed(self.seed, epoch, 1, self.dist.rank))
+            seed_everything(RandomStreams(self.seed).epoch(epoch, self.dist.rank))
             loader.sampler.set_epoch(epoch)
             ramp_margin = self.head is not None and hasattr(self.head, "set_epoch")
             self.model.train()
@@ -432,13 +431,14 @@ class EstimatorTrainer:
             self.progress.message("fitted estimator found in the cell's checkpoint; not fitting again")
             return TrainSummary(1, 1, None, 1, 0.0)
         started = time.monotonic()
-        seed_everything(derive_seed(self.seed, 0, 1))
+        streams = RandomStreams(self.seed)
+        seed_everything(streams.estimator_global_seed())
 
         def report(info: dict) -> None:
             text = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items())
             self.progress.message(text)
 
-        self.estimator.fit(make_batches, device=str(self.device), progress=report)
+        self.estimator.fit(make_batches, device=str(self.device), progress=report, seed=streams.estimator())
         state = {"model": self.model_name, "model_config": self.model_config, "epoch": 1,
                  "model_state": self.estimator.state_dict()}
         save_checkpoint(best_path, state)

@@ -10,7 +10,7 @@ from benchsuite.contract.hookspecs import hookimpl
 PROBE = "warning probe: this metric always warns"
 
 
-def compute(scores) -> MetricOutput:
+def compute(scores, options) -> MetricOutput:
     warnings.warn(PROBE, UserWarning, stacklevel=2)
     return MetricOutput(values={"trials": float(len(scores.scores))})
 

@@ -9,10 +9,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from benchsuite.api import (
-    BONAFIDE, SPOOF, Dataset, DatasetSpec, MetricOutput, MetricSpec, MetricValueInfo, ModelSpec, Recipe, SplitData,
-    SpoofScores, Task, TaskInfo, Utterance,
+    BONAFIDE, SPOOF, Dataset, DatasetSpec, MetricOptions, MetricOutput, MetricSpec, MetricValueInfo, ModelSpec, Recipe,
+    SplitData, SpoofScores, Task, TaskInfo, Utterance, hookimpl,
 )
-from benchsuite.contract.hookspecs import hookimpl
 
 SAMPLE_RATE = 16000
 
@@ -135,7 +134,7 @@ def benchsuite_register_datasets(register):
 # --------------------------------------------------------------------------- metric
 
 
-def auc(scores: SpoofScores) -> MetricOutput:
+def auc(scores: SpoofScores, options: MetricOptions) -> MetricOutput:
     bonafide = scores.scores[scores.is_bonafide]
     spoof = scores.scores[~scores.is_bonafide]
     # Mann-Whitney U with average ranks for ties

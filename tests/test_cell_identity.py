@@ -1,0 +1,37 @@
+"""Cells stored before the stage restructuring keep their ids.
+
+``data/cell_ids_before_stages.json`` holds the cell ids that commit 79313f2 (the last
+flat layout) planned for the commands below on the tiny LA corpus; the same plan now
+must give the same ids, so a store written then is reused as done.  A cell id hashes
+the identity (dataset fingerprint, model config, recipe, seed, profile, plugin names
+and versions), never a module path or bytes of this machine, so it holds anywhere;
+a version bump of benchsuite changes it on purpose (regenerate the file then)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchsuite.planning.options import DataSource, RunOptions
+from benchsuite.planning.plan import build_plan
+from benchsuite.plugins.registry import build_registry
+from builders_core import TESTPLUGIN, write_tiny_la
+
+BEFORE = json.loads((Path(__file__).parent / "data" / "cell_ids_before_stages.json").read_text())
+MODELS = ["tiny-cnn", "aasist", "aasist-l", "rawnet2", "rawgat-st", "lfcc-lcnn", "lfcc-gmm", "cqcc-gmm"]
+
+
+@pytest.fixture(scope="module")
+def tiny_la(tmp_path_factory) -> Path:
+    return write_tiny_la(tmp_path_factory.mktemp("tiny") / "LA")
+
+
+@pytest.mark.parametrize("command", sorted(BEFORE))
+def test_the_plan_gives_the_cell_ids_of_the_flat_layout(monkeypatch, tiny_la, command):
+    monkeypatch.syspath_prepend(str(TESTPLUGIN))
+    monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", "testplugin,asvspoof,spoof-metrics,aasist,rawnet2,rawgat-st,"
+                                                  "lfcc-lcnn,gmm")
+    options = RunOptions(models=MODELS, datasets=["asvspoof2019-la"], data={"asvspoof2019-la": DataSource(tiny_la)},
+                         **BEFORE[command]["options"])
+    assert [cell.cell_id for cell in build_plan(build_registry(), options)] == BEFORE[command]["cell_ids"]
