@@ -24,7 +24,7 @@ import soundfile
 import torch
 
 from benchsuite.api import Utterance
-from benchsuite.training.audio import crop, read_audio
+from benchsuite.common.audio import crop, read_audio
 from benchsuite.training.audio_cache import DecodedAudioCache
 
 FILES = int(os.environ.get("BENCH_AUDIO_FILES", "300"))

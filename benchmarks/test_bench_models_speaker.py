@@ -23,7 +23,7 @@ MODELS = ("ecapa-tdnn", "resnet34", "xvector")
 
 @pytest.fixture(scope="module")
 def models() -> dict[str, torch.nn.Module]:
-    registry = get_registry(refresh=True)
+    registry = get_registry()
     built = {}
     for name in MODELS:
         spec = registry.models.get(name).spec

@@ -17,8 +17,8 @@ from typing import Callable
 
 import pytest
 
-from benchsuite_datasets.synth_la import generate_synth_la
-from benchsuite_datasets.synth_vox import generate_synth_emo, generate_synth_vox
+from benchsuite_synth.la import generate_synth_la
+from benchsuite_synth.vox import generate_synth_emo, generate_synth_vox
 
 WORKERS = int(os.environ.get("BENCH_SYNTH_WORKERS", "1"))
 

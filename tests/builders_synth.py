@@ -15,7 +15,7 @@ import numpy as np
 from scipy.fft import dct
 from scipy.special import logsumexp
 
-from benchsuite_datasets import voice
+from benchsuite_synth import _voice as voice
 
 
 def _linear_filterbank(n_filters: int) -> np.ndarray:

@@ -23,8 +23,8 @@ import test_models_on_synth_la  # noqa: E402
 import test_models_raw  # noqa: E402
 import test_models_speaker  # noqa: E402
 from benchsuite.plugins.registry import get_registry  # noqa: E402
-from benchsuite_datasets.synth import open_synth_la  # noqa: E402
-from benchsuite_datasets.synth_la import generate_synth_la  # noqa: E402
+from benchsuite_synth.corpora import open_synth_la  # noqa: E402
+from benchsuite_synth.la import generate_synth_la  # noqa: E402
 
 UNCAPPED = 400
 

@@ -10,7 +10,7 @@ import pytest
 
 from benchsuite.api import ConfigError, DataError
 from benchsuite.plugins.registry import get_registry
-from benchsuite_datasets.augment import (
+from benchsuite_augment.augmentations import (
     RAWBOOST_ALGOS, RawBoostParams, build_musan, build_rawboost, build_rir, build_specaugment, reverberate,
     scale_to_snr, ssi_stationary,
 )

@@ -9,9 +9,8 @@ import pytest
 
 from benchsuite.api import ConfigError, DataError, Task, Trial
 from benchsuite.plugins.registry import get_registry
-from benchsuite_datasets.kaldi import (
-    Ffsvc2022, HiMia, KaldiDataset, PathMaker, canonical_name, generate_trials, hold_out_speakers, read_trial_lines,
-)
+from benchsuite_datasets._speakers import PathMaker, canonical_name, generate_trials, hold_out_speakers, read_trial_lines
+from benchsuite_datasets.kaldi import Ffsvc2022, HiMia, KaldiDataset
 from builders_speaker import (
     all_pairs_trials, make_ffsvc2022, make_himia, make_kaldi_corpus, speaker_utts, write_audio, write_kaldi_dir,
     write_lines,

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from benchsuite.api import Task, TaskInfo, Utterance
 from benchsuite.common.audio import repeat_to
 from benchsuite.plugins.registry import get_registry
-from benchsuite_datasets.synth import open_synth_la
-from benchsuite_datasets.synth_la import generate_synth_la
+from benchsuite_synth.corpora import open_synth_la
+from benchsuite_synth.la import generate_synth_la
 from builders_learning import LearningTrace, frozen_randomness_loss, train_until
 from builders_models_raw import single_thread
 

@@ -16,10 +16,10 @@ import pytest
 import soundfile
 
 from benchsuite.api import ConfigError, Task
-from benchsuite_datasets import synth_la, voice
+from benchsuite_synth import _voice as voice, la as synth_la
 from benchsuite_datasets.asvspoof import ASVspoof2019LA
-from benchsuite_datasets.synth import open_synth_la
-from benchsuite_datasets.synth_la import EVAL_ATTACKS, PROTOCOL, TRAIN_ATTACKS, generate_synth_la
+from benchsuite_synth.corpora import open_synth_la
+from benchsuite_synth.la import EVAL_ATTACKS, PROTOCOL, TRAIN_ATTACKS, generate_synth_la
 from builders_synth import GmmBaseline, digest, equal_error_rate, lfcc_frames
 
 SMALL = dict(train=24, dev=14, eval=30, bonafide_fraction=0.2, speakers_train=3, speakers_dev=2, speakers_eval=4,
@@ -115,7 +115,7 @@ def test_concurrent_generators_wait_for_one_another(corpus: Path, tmp_path: Path
     target = tmp_path / "shared" / "LA"
     stale = tmp_path / "shared" / ".LA.tmp-999999"  # left by a process killed mid-generation
     stale.mkdir(parents=True)
-    code = ("import sys; from benchsuite_datasets.synth_la import generate_synth_la; "
+    code = ("import sys; from benchsuite_synth.la import generate_synth_la; "
             f"generate_synth_la(sys.argv[1], seed=3, workers=1, **{SMALL!r})")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     racers = [subprocess.Popen([sys.executable, "-c", code, str(target)], env=env, stderr=subprocess.PIPE, text=True)

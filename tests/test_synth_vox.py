@@ -13,10 +13,10 @@ import pytest
 import soundfile
 
 from benchsuite.api import ConfigError, Task
-from benchsuite_datasets import synth_vox, voice
+from benchsuite_synth import _voice as voice, vox as synth_vox
 from benchsuite_datasets.kaldi import KaldiDataset
-from benchsuite_datasets.synth import open_synth_emo, open_synth_vox
-from benchsuite_datasets.synth_vox import STYLE_NAMES, generate_synth_emo, generate_synth_vox
+from benchsuite_synth.corpora import open_synth_emo, open_synth_vox
+from benchsuite_synth.vox import STYLE_NAMES, generate_synth_emo, generate_synth_vox
 from builders_synth import digest, lfcc_frames
 
 VOX = dict(n_train_speakers=4, n_dev_speakers=2, n_test_speakers=3, utts_per_speaker=3, min_seconds=0.8,

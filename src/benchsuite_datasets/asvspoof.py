@@ -24,7 +24,7 @@ from benchsuite.api import (
 )
 from benchsuite.api import hookimpl
 
-from .common import (
+from ._toolkit import (
     SpoofDataset, check_file_name, checked_index, gc_paused, is_bare_name, known_options, path_joiner, protocol_lines,
     require_data_root, require_dir, require_file, resolve_under,
 )

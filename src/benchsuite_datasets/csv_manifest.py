@@ -19,10 +19,10 @@ import numpy as np
 
 from benchsuite.api import BONAFIDE, ConfigError, DataError, DatasetSpec, SPOOF, SplitData, Task, Utterance, hookimpl
 
-from .common import (
+from ._toolkit import (
     MAX_LISTED, SpoofDataset, check_relative, check_unique, known_options, require_data_root, require_file,
 )
-from .kaldi import (
+from ._speakers import (
     PathMaker, SpeakerCorpus, generate_trials, int_option, may_escape, option_path, parse_task, read_trial_lines,
     resolve_trials,
 )

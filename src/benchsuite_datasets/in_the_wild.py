@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from benchsuite.api import BONAFIDE, DataError, DatasetSpec, SPOOF, SplitData, Task, Utterance, hookimpl
 
-from .common import (
+from ._toolkit import (
     SpoofDataset, check_relative, checked_index, gc_paused, is_bare_name, known_options, path_joiner, require_data_root,
     require_file,
 )

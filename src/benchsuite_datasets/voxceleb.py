@@ -18,10 +18,10 @@ from typing import Any, Mapping
 
 from benchsuite.api import ConfigError, DataError, DatasetSpec, SplitData, Task, Trial, Utterance, hookimpl
 
-from .common import (
+from ._toolkit import (
     MAX_LISTED, check_relative, gc_paused, known_options, protocol_lines, require_data_root, require_file,
 )
-from .kaldi import PathMaker, SpeakerCorpus, generate_trials, hold_out_speakers, int_option, may_escape, option_path
+from ._speakers import PathMaker, SpeakerCorpus, generate_trials, hold_out_speakers, int_option, may_escape, option_path
 
 TRIAL_LISTS = {
     "O": "veri_test2.txt", "E": "list_test_all2.txt", "H": "list_test_hard2.txt",

@@ -21,8 +21,8 @@ from typing import Any, Callable, Mapping
 
 from benchsuite.api import ConfigError, Dataset, DatasetSpec, Task, hookimpl
 
-from . import synth_la, synth_vox
-from . import voice as v
+from . import la as synth_la, vox as synth_vox
+from . import _voice as v
 
 
 def split_options(name: str, options: Mapping[str, Any], generator_options: tuple[str, ...]
@@ -54,7 +54,7 @@ def embedded_root(name: str, root: Path | None, generator: dict[str, Any], manif
 
 
 def open_synth_la(root: Path | None, options: Mapping[str, Any]) -> Dataset:
-    from .asvspoof import ASVspoof2019LA
+    from benchsuite_datasets.asvspoof import ASVspoof2019LA
 
     generator, reader = split_options("synth-la", options, synth_la.SIZE_OPTIONS)
     where = embedded_root("synth-la", root, generator, synth_la.MANIFEST, synth_la.ensure_synth_la)
@@ -62,7 +62,7 @@ def open_synth_la(root: Path | None, options: Mapping[str, Any]) -> Dataset:
 
 
 def open_synth_vox(root: Path | None, options: Mapping[str, Any]) -> Dataset:
-    from .kaldi import KaldiDataset
+    from benchsuite_datasets.kaldi import KaldiDataset
 
     generator, reader = split_options("synth-vox", options, synth_vox.VOX_OPTIONS)
     where = embedded_root("synth-vox", root, generator, synth_vox.VOX_MANIFEST, synth_vox.ensure_synth_vox)
@@ -70,7 +70,7 @@ def open_synth_vox(root: Path | None, options: Mapping[str, Any]) -> Dataset:
 
 
 def open_synth_emo(root: Path | None, options: Mapping[str, Any]) -> Dataset:
-    from .kaldi import KaldiDataset
+    from benchsuite_datasets.kaldi import KaldiDataset
 
     generator, reader = split_options("synth-emo", options, synth_vox.EMO_OPTIONS)
     where = embedded_root("synth-emo", root, generator, synth_vox.EMO_MANIFEST, synth_vox.ensure_synth_emo)

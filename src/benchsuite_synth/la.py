@@ -33,7 +33,7 @@ import numpy as np
 
 from benchsuite.api import ConfigError
 
-from . import voice as v
+from . import _voice as v
 
 GENERATOR = "synth-la"
 # Bump whenever the audio or protocols change for the same options: cached

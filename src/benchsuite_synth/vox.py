@@ -33,7 +33,7 @@ import scipy.signal
 
 from benchsuite.api import ConfigError
 
-from . import voice as v
+from . import _voice as v
 
 VOX = "synth-vox"
 EMO = "synth-emo"

@@ -1,0 +1,1 @@
+"""Online training-time augmentations (MUSAN, RIR, RawBoost, SpecAugment): a plugin package."""
