@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchsuite_models.features import CQCC, gmm_lfcc, lcnn_lfcc
+from benchsuite_models._features import CQCC, gmm_lfcc, lcnn_lfcc
 from benchsuite_models.gmm import DiagonalGMM
 from benchsuite_models.lfcc_lcnn import LfccLcnn
 

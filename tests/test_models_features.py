@@ -7,7 +7,7 @@ import torch
 from scipy.fft import dct as scipy_dct
 
 from benchsuite.api import ConfigError, DataError
-from benchsuite_models.features import LFCC, deltas, lcnn_lfcc
+from benchsuite_models._features import LFCC, deltas, lcnn_lfcc
 
 
 def _numpy_trimf(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
@@ -78,7 +78,7 @@ def _numpy_b02_lfcc(wave: np.ndarray) -> np.ndarray:
 
 
 def test_b02_lfcc_matches_independent_numpy() -> None:
-    from benchsuite_models.features import gmm_lfcc
+    from benchsuite_models._features import gmm_lfcc
 
     rng = np.random.default_rng(3)
     wave = (0.1 * rng.standard_normal(7777)).astype(np.float32)
@@ -126,7 +126,7 @@ def _numpy_cqt_channel(wave: np.ndarray, centre_hz: float, bandwidth_hz: float, 
 
 
 def test_cqt_channels_match_the_toolbox_definition() -> None:
-    from benchsuite_models.features import CQCC
+    from benchsuite_models._features import CQCC
 
     cqcc = CQCC()
     rng = np.random.default_rng(5)
@@ -139,7 +139,7 @@ def test_cqt_channels_match_the_toolbox_definition() -> None:
 
 
 def test_cqt_of_a_pure_tone_peaks_in_its_channel_with_its_amplitude() -> None:
-    from benchsuite_models.features import CQCC
+    from benchsuite_models._features import CQCC
 
     cqcc = CQCC()
     t = np.arange(16000) / 16000
@@ -155,7 +155,7 @@ def test_cqt_of_a_pure_tone_peaks_in_its_channel_with_its_amplitude() -> None:
 def test_cqcc_cepstra_match_spline_and_dct_in_scipy() -> None:
     from scipy.interpolate import CubicSpline
 
-    from benchsuite_models.features import CQCC
+    from benchsuite_models._features import CQCC
 
     cqcc = CQCC()
     rng = np.random.default_rng(9)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from benchsuite.api import ConfigError, Recipe, Task, TaskInfo
 from benchsuite.plugins.registry import get_registry
-from benchsuite_models import blocks, rawgat_st, rawnet2, sinc
+from benchsuite_models import _blocks as blocks, rawgat_st, rawnet2, _sinc as sinc
 from builders_learning import LearningTrace, frozen_randomness_loss, train_until
 from builders_models_raw import single_thread
 

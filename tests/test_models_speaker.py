@@ -15,7 +15,7 @@ from benchsuite.training.heads import build_head
 from benchsuite.plugins.registry import get_registry
 from benchsuite_models.cnn_bilstm import CnnBiLstmConfig
 from benchsuite_models.ecapa_tdnn import EcapaTdnnConfig
-from benchsuite_models.fbank import WESPEAKER_CHUNK_SAMPLES, KaldiFbank
+from benchsuite_models._fbank import WESPEAKER_CHUNK_SAMPLES, KaldiFbank
 from benchsuite_models.resnet import ResNetConfig
 from benchsuite_models.sincnet import SincConv, SincNet, SincNetConfig
 from benchsuite_models.xvector import XVectorConfig
@@ -24,7 +24,7 @@ from builders_models_sv import SAMPLE_RATE, speaker_batch
 
 SPEAKER_MODELS = ("ecapa-tdnn", "resnet34", "xvector", "sincnet", "cnn-bilstm")
 PLUGIN_DIR = Path(__file__).resolve().parents[1] / "src" / "benchsuite_models"
-MY_FILES = ("fbank.py", "pooling.py", "ecapa_tdnn.py", "resnet.py", "xvector.py", "sincnet.py", "cnn_bilstm.py")
+MY_FILES = ("_fbank.py", "_pooling.py", "ecapa_tdnn.py", "resnet.py", "xvector.py", "sincnet.py", "cnn_bilstm.py")
 
 
 @pytest.fixture(autouse=True)

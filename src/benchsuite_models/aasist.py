@@ -25,9 +25,9 @@ from torch import nn
 
 from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from .blocks import (GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, max_pool_bands_and_time,
+from ._blocks import (GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, max_pool_bands_and_time,
                      pairwise_products, rename_state_dict, residual_block_rule)
-from .sinc import FixedSincFilterbank, magnitude, mask_filter_bands
+from ._sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
 PAPER = ("J.-w. Jung, H.-S. Heo, H. Tak, H.-j. Shim, J. S. Chung, B.-J. Lee, H.-J. Yu, N. Evans, "
          "\"AASIST: Audio anti-spoofing using integrated spectro-temporal graph attention networks\", ICASSP 2022")

@@ -16,7 +16,7 @@ from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from .fbank import KaldiFbank
+from ._fbank import KaldiFbank
 
 
 @dataclass

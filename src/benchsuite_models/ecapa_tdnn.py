@@ -19,9 +19,9 @@ from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Task, TaskInfo, hookimpl
 
-from .blocks import rename_state_dict
-from .fbank import KaldiFbank, voxceleb1_eer_baseline, wespeaker_baseline, wespeaker_recipes, without_head
-from .pooling import AttentiveStatisticsPooling
+from ._blocks import rename_state_dict
+from ._fbank import KaldiFbank, voxceleb1_eer_baseline, wespeaker_baseline, wespeaker_recipes, without_head
+from ._pooling import AttentiveStatisticsPooling
 
 
 @dataclass

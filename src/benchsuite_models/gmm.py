@@ -28,7 +28,7 @@ import torch
 
 from benchsuite.api import ConfigError, DataError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from .features import CQCC, gmm_lfcc
+from ._features import CQCC, gmm_lfcc
 
 LOG_2PI = math.log(2 * math.pi)
 BONAFIDE_LABEL = 1  # the trainer's spoof labels: 1 = bona fide, 0 = spoof

@@ -20,7 +20,7 @@ from torch import nn
 
 from benchsuite.api import Baseline, DataError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from .features import LFCC
+from ._features import LFCC
 
 NAME = "lfcc-lcnn"
 PAPER = ("X. Wang and J. Yamagishi, 'A comparative study on recent neural spoofing countermeasures for synthetic "

@@ -28,9 +28,9 @@ from torch import nn
 
 from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from .blocks import (RESIDUAL_BLOCK_NAMES, GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time,
+from ._blocks import (RESIDUAL_BLOCK_NAMES, GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time,
                      rename_state_dict)
-from .sinc import FixedSincFilterbank, magnitude, mask_filter_bands
+from ._sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
 PAPER = ("H. Tak, J.-w. Jung, J. Patino, M. Kamble, M. Todisco, N. Evans, \"End-to-end spectro-temporal graph "
          "attention networks for speaker verification anti-spoofing and speech deepfake detection\", "

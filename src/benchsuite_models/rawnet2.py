@@ -26,8 +26,8 @@ from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from .blocks import fold_batch_norm, max_pool_last_dim, rename_state_dict, residual_block_rule
-from .sinc import FixedSincFilterbank, magnitude
+from ._blocks import fold_batch_norm, max_pool_last_dim, rename_state_dict, residual_block_rule
+from ._sinc import FixedSincFilterbank, magnitude
 
 PAPER = ("H. Tak, J. Patino, M. Todisco, A. Nautsch, N. Evans, A. Larcher, \"End-to-end anti-spoofing with "
          "RawNet2\", ICASSP 2021; ASVspoof 2021 baseline B04")

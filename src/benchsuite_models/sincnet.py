@@ -31,7 +31,7 @@ from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from .sinc import hz_to_mel, mel_to_hz
+from ._sinc import hz_to_mel, mel_to_hz
 
 
 @dataclass

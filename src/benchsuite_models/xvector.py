@@ -16,9 +16,9 @@ from torch import nn
 
 from benchsuite.api import ModelSpec, Task, TaskInfo, hookimpl
 
-from .blocks import rename_state_dict
-from .fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes, without_head
-from .pooling import StatisticsPooling
+from ._blocks import rename_state_dict
+from ._fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes, without_head
+from ._pooling import StatisticsPooling
 
 
 @dataclass
