@@ -59,6 +59,15 @@ def test_example_plugin_is_discovered_after_install_and_gone_after_uninstall(ins
     assert 0.0 <= result["metrics"]["eval"]["eer"] <= 1.0
 
 
+def test_the_example_plugins_own_tests_pass_with_benchsuite_testing(installed_example, tmp_path):
+    """Its tests use only benchsuite.testing, as a third-party author's would."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(EXAMPLE),
+                           str(EXAMPLE / "tests")], capture_output=True, text=True, timeout=900,
+                          env=env_with_testplugin({"BENCHSUITE_CACHE_DIR": str(tmp_path / "cache")}), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
+
+
 def test_example_plugin_absent_when_not_installed():
     env = env_with_testplugin()
     env.pop("BENCHSUITE_LOAD_PLUGINS", None)

@@ -12,7 +12,7 @@ import os
 import traceback
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import pluggy
 
@@ -110,9 +110,10 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def make_plugin_manager(*, strict: bool = False, extra: Mapping[str, object] | None = None) -> LoadedPlugins:
-    """Import every selected entry point and register it, then ``extra`` (name -> plugin
-    object, registered in-process).  A plugin that fails to import, or whose hook
+def make_plugin_manager(*, strict: bool = False, extra: Mapping[str, object] | None = None,
+                        only: Iterable[str] | None = None) -> LoadedPlugins:
+    """Import every selected entry point (``only`` those named, else as ``BENCHSUITE_LOAD_PLUGINS``
+    says, else all) and register it, then ``extra`` (name -> plugin object, registered in-process).  A plugin that fails to import, or whose hook
     implementations name no benchsuite hook (a misspelt hook would otherwise register
     nothing, silently), is recorded and the others still load; with ``strict`` any
     failure raises one :class:`ConfigError` that names them all."""
@@ -122,7 +123,7 @@ def make_plugin_manager(*, strict: bool = False, extra: Mapping[str, object] | N
     pair = torch_pair_problem()
     if pair is not None:  # named on its own, before the plugins it breaks
         loaded.failures.append(PluginFailure("torch/torchaudio", None, pair, ""))
-    selected = _selected_names()
+    selected = set(only) if only is not None else _selected_names()
     seen: set[str] = set()
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if ep.name in seen or (selected is not None and ep.name not in selected):

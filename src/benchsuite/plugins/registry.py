@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Generic, Iterator, Mapping, TypeVar
+from typing import Any, Generic, Iterable, Iterator, Mapping, TypeVar
 
 from benchsuite.contract import AugmentationSpec, Baseline, ConfigError, DatasetSpec, MetricSpec, ModelSpec, Task
 from benchsuite.plugins.manager import LoadedPlugins, PluginFailure, PluginInfo, make_plugin_manager
@@ -114,11 +114,13 @@ _KINDS = {
 }
 
 
-def build_registry(strict: bool = False, extra: Mapping[str, object] | None = None) -> Registry:
-    """Load the plugins of this environment (and ``extra``: name -> plugin object) into a
-    new plugin manager and collect their registrations.  Each hook implementation is
-    called on its own, so every item records the plugin that registered it."""
-    loaded = make_plugin_manager(strict=strict, extra=extra)
+def build_registry(strict: bool = False, extra: Mapping[str, object] | None = None,
+                   only: Iterable[str] | None = None) -> Registry:
+    """Load the plugins of this environment (``only`` the named entry points, when given; and
+    ``extra``: name -> plugin object) into a new plugin manager and collect their
+    registrations.  Each hook implementation is called on its own, so every item records
+    the plugin that registered it."""
+    loaded = make_plugin_manager(strict=strict, extra=extra, only=only)
     registry = Registry(loaded=loaded)
     for hook_name, (attr, expected) in _KINDS.items():
         caller = getattr(loaded.manager.hook, hook_name)
