@@ -22,9 +22,9 @@ from benchsuite.contract import BenchsuiteError, CellFailure, ConfigError, Datas
 from benchsuite.planning.options import config_from_plain, recipe_from_plain
 from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
 from benchsuite.scoring.metrics import compute_metrics, selection_metric
-from benchsuite.scoring.inference import (
-    classify_outputs, classify_scores, embeddings, spoof_outputs, spoof_scores, verify_scores,
-)
+from benchsuite.scoring.inference import embeddings
+from benchsuite.cell.results import describe_identity, failed_result
+from benchsuite.cell.tasks import Scoring, TrainingReference, strategy_for
 from benchsuite.planning.plan import cell_id_for, open_dataset
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import command_line, now_iso, provenance
@@ -39,13 +39,6 @@ from benchsuite.training.loop import (
 SCORES = "scores.txt"
 DEV_SCORES = "dev_scores.txt"
 REFERENCE_PER_SPEAKER = 20  # training utterances per speaker for the scoring mean and AS-Norm cohort
-
-
-@dataclass
-class TrainingReference:
-    mean: np.ndarray | None
-    cohort: np.ndarray | None
-    utterances: int
 
 
 def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | None = None, position: int = 1,
@@ -82,7 +75,7 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
         progress.message("interrupted; the next identical run resumes from the last checkpoint")
         raise
     except Exception as exc:  # any failure becomes the cell's stored result; the matrix goes on
-        body = _failure_body(identity, exc)
+        body = failed_result(identity, type(exc).__name__, str(exc) or type(exc).__name__, traceback.format_exc())
     result = {
         **body,
         "provenance": provenance(
@@ -133,41 +126,6 @@ def _headline(result: dict[str, Any]) -> str:
     return ", ".join(parts) or "no metric values"
 
 
-def _failure_body(identity: dict[str, Any], exc: BaseException) -> dict[str, Any]:
-    return {
-        "status": "failed",
-        "error": {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__,
-                  "traceback": traceback.format_exc()},
-        **describe_identity(identity),
-        "metrics": {}, "metric_info": {}, "breakdown": {}, "notes": {}, "extra": {},
-    }
-
-
-def describe_identity(identity: dict[str, Any]) -> dict[str, Any]:
-    """The descriptive part of a result (task, dataset, model, recipe) from a cell identity."""
-    return {
-        "task": identity["task"],
-        "profile": identity["profile"],
-        "seed": identity["seed"],
-        "dataset": {"name": identity["dataset"], "train_dataset": identity["train_dataset"], "task": identity["task"],
-                    "eval_split": identity.get("eval_split", "eval"), "dev_split": "dev",
-                    "options": identity["dataset_options"], "fingerprint": identity.get("dataset_fingerprint"),
-                    "plugin": identity["plugins"]["dataset"]},
-        "model": {"name": identity["model"], "config": identity["model_config"], "params": None,
-                  "plugin": identity["plugins"]["model"]},
-        "recipe": identity["recipe"],
-    }
-
-
-def _verify_scoring_note(recipe: Recipe, reference: TrainingReference | None) -> str:
-    parts = ["cosine scoring"]
-    if reference is not None and reference.mean is not None:
-        parts.append(f"after subtracting the mean embedding of {reference.utterances} training utterances")
-    if recipe.score_norm == "asnorm":
-        parts.append(f"with AS-Norm (top {recipe.asnorm_top_n} of a cohort of training-speaker mean embeddings)")
-    return " ".join(parts)
-
-
 def _eval_split_name(dataset: Dataset) -> str:
     names = dataset.split_names()
     for candidate in ("eval", "test"):
@@ -188,6 +146,7 @@ class _Cell:
         self.device = device
         self.progress = progress
         self.task = Task(ident["task"])
+        self.strategy = strategy_for(self.task)
         self.seed = int(ident["seed"])
         self.recipe: Recipe = recipe_from_plain(ident["recipe"])
         self.model_reg = registry.models.get(ident["model"])
@@ -210,19 +169,16 @@ class _Cell:
         dev = self.train_dataset.load_split("dev") if "dev" in self.train_dataset.split_names() else None
         evaluation = self.eval_dataset.load_split(_eval_split_name(self.eval_dataset))
         train = SplitData(train.name, subset(train.utterances, recipe.max_train_utterances), source=train.source)
-        if dev is not None and recipe.max_dev_utterances and self.task != Task.VERIFY:
+        if dev is not None and recipe.max_dev_utterances and not self.strategy.scores_trials:
             dev = SplitData(dev.name, subset(dev.utterances, recipe.max_dev_utterances), dev.trials, dev.enrolments,
                             dev.asv_scores, dev.source)
-        if recipe.max_eval_utterances and self.task != Task.VERIFY:
+        if recipe.max_eval_utterances and not self.strategy.scores_trials:
             evaluation = SplitData(evaluation.name, subset(evaluation.utterances, recipe.max_eval_utterances),
                                    evaluation.trials, evaluation.enrolments, evaluation.asv_scores, evaluation.source)
         return train, dev, evaluation
 
     def class_names(self, train: SplitData) -> tuple[str, ...]:
-        if self.task == Task.SPOOF:
-            return ("spoof", "bonafide")
-        declared = self.train_dataset.class_names() if self.task == Task.CLASSIFY else ()
-        return tuple(declared) or tuple(sorted({u.label for u in train.utterances}))
+        return self.strategy.class_names(self.train_dataset, train)
 
     def loader(self, split: SplitData, class_names: tuple[str, ...], *, train: bool, as_list: bool,
                from_train_dataset: bool, labelled: bool = True) -> torch.utils.data.DataLoader:
@@ -283,10 +239,8 @@ class _Cell:
         with torch.no_grad():
             dim = int(model(probe).shape[-1])
         model.train()
-        recipe = self.recipe
-        if self.task == Task.CLASSIFY and recipe.loss not in ("softmax", "ce"):
-            raise ConfigError(f"classification trains with loss 'ce'; the recipe says {recipe.loss!r}")
-        return build_head(recipe, dim, num_classes)
+        self.strategy.check_recipe(self.recipe)
+        return build_head(self.recipe, dim, num_classes)
 
     # ---------------------------------------------------------------- run
 
@@ -313,7 +267,7 @@ class _Cell:
             train_loader = distributed.shard_loader(train_loader, ranks)
         # verify dev speakers are not training classes: the dev split is scored on its trials, unlabelled
         dev_loader = (self.loader(dev, class_names, train=False, as_list=estimator, from_train_dataset=True,
-                                  labelled=task != Task.VERIFY)
+                                  labelled=not self.strategy.scores_trials)
                       if dev is not None else None)
         selection_note = None
 
@@ -342,8 +296,8 @@ class _Cell:
                          "value": summary.best_value}
         eval_started = time.monotonic()
         eval_loader = self.loader(evaluation, class_names, train=False, as_list=estimator, from_train_dataset=False,
-                                  labelled=task != Task.VERIFY)
-        reference = self._training_reference(model, train, class_names) if task == Task.VERIFY else None
+                                  labelled=not self.strategy.scores_trials)
+        reference = self._training_reference(model, train, class_names) if self.strategy.scores_trials else None
         eval_scores = scorer(evaluation, eval_loader, reference=reference)
         self._write_scores(evaluation, eval_scores, SCORES)
         metrics, eval_warnings = self._metrics_with_warnings(task, eval_scores, "eval")
@@ -353,10 +307,11 @@ class _Cell:
             notes["eval"]["warnings"] = "; ".join(eval_warnings)
         if selection_note:
             notes["eval"]["selection"] = selection_note
-        if task == Task.VERIFY:
-            notes["eval"]["scoring"] = _verify_scoring_note(recipe, reference)
+        scoring_note = self.strategy.scoring_note(recipe, reference)
+        if scoring_note:
+            notes["eval"]["scoring"] = scoring_note
         dev_metrics = None
-        if dev_loader is not None and (self.cell_dir / DEV_SCORES).exists() and task != Task.VERIFY:
+        if dev_loader is not None and (self.cell_dir / DEV_SCORES).exists() and not self.strategy.scores_trials:
             dev_metrics, dev_warnings = self._metrics_with_warnings(task, scorer(dev, dev_loader), "dev")
             results["dev"] = dev_metrics.values
             if dev_warnings:
@@ -380,36 +335,21 @@ class _Cell:
                          "init_from": self.ident.get("init_from"),
                          "utterances": {"train": len(train.utterances), "dev": len(dev.utterances) if dev else 0,
                                         "eval": len(evaluation.utterances)},
-                         "class_names": list(class_names) if task != Task.SPOOF else None},
+                         "class_names": self.strategy.stored_class_names(class_names)},
             "artifacts": {"scores": SCORES, "dev_scores": DEV_SCORES if (self.cell_dir / DEV_SCORES).exists() else None,
                           "train_log": "train_log.csv", "checkpoint": f"checkpoints/{BEST}"},
         }
 
     def _scorer(self, model: Any, head: Any, *, estimator: bool):
         """split + loader -> the task's score container."""
-        task, recipe = self.task, self.recipe
+        scoring = Scoring(model, head, self.device, self.autocast, self.recipe, estimator, self.class_names_cache)
 
-        def score(split: SplitData, loader, reference: "TrainingReference | None" = None,
+        def score(split: SplitData, loader, reference: TrainingReference | None = None,
                   outputs: torch.Tensor | None = None):
-            if task == Task.VERIFY:
-                emb = embeddings(model, loader, self.device, self.autocast, recipe)
-                if reference is None:
-                    # dev selection compares epochs on raw cosine scores; centring and
-                    # normalisation with training embeddings are for the final eval
-                    return verify_scores(split, emb, recipe=recipe.replace(score_norm="none"))
-                return verify_scores(split, emb, recipe=recipe, cohort=reference.cohort, mean_vector=reference.mean)
-            if outputs is None:
-                outputs = self._outputs(model, head, loader, estimator)
-            if task == Task.SPOOF:
-                return spoof_scores(split, outputs)
-            return classify_scores(split, outputs, self.class_names_cache)
+            return self.strategy.score(scoring, split, loader, reference, outputs)
 
+        score.outputs = lambda loader: self.strategy.outputs(scoring, loader)  # type: ignore[attr-defined]
         return score
-
-    def _outputs(self, model: Any, head: Any, loader, estimator: bool) -> torch.Tensor:
-        if self.task == Task.SPOOF:
-            return spoof_outputs(model, loader, self.device, self.autocast, estimator)
-        return classify_outputs(model, head, loader, self.device, self.autocast, self.recipe)
 
     def _selection(self, model: Any, head: Any, scorer, dev: SplitData | None, dev_loader,
                    class_names: tuple[str, ...]):
@@ -420,10 +360,10 @@ class _Cell:
         if recipe.selection not in ("dev_eer", "dev_accuracy", "dev_loss"):
             raise ConfigError(f"recipe selection {recipe.selection!r}: expected dev_eer, dev_loss, dev_accuracy or last")
         usable = dev is not None and dev_loader is not None and (
-            task != Task.VERIFY or (bool(dev.trials) and recipe.selection != "dev_loss"))
+            not self.strategy.scores_trials or (bool(dev.trials) and recipe.selection != "dev_loss"))
         if not usable:
             note = (f"selection {recipe.selection!r} needs a labelled dev split"
-                    f"{' with trials' if task == Task.VERIFY else ''} from {self.ident['train_dataset']}; "
+                    f"{' with trials' if self.strategy.scores_trials else ''} from {self.ident['train_dataset']}; "
                     f"none is available, so the last epoch is used")
             return (lambda: None), (lambda epoch: None), note
         latest: dict[str, Any] = {}
@@ -432,7 +372,7 @@ class _Cell:
             labels = torch.from_numpy(labels_for(task, dev.utterances, class_names))
 
             def dev_value() -> float:
-                outputs = self._outputs(model, head, dev_loader, False)
+                outputs = scorer.outputs(dev_loader)
                 latest["scores"] = scorer(dev, dev_loader, outputs=outputs)
                 return float(loss_fn(outputs, labels))
         else:
@@ -480,17 +420,7 @@ class _Cell:
         return TrainingReference(mean, cohort, len(chosen))
 
     def _write_scores(self, split: SplitData, scores: Any, name: str) -> None:
-        from benchsuite.scoring import files as scorefiles
-
-        path = self.cell_dir / name
-        if self.task == Task.SPOOF:
-            scorefiles.write_spoof_scores(path, scores.utt_ids, scores.attacks, scores.is_bonafide, scores.scores)
-        elif self.task == Task.VERIFY:
-            scorefiles.write_verify_scores(path, scores.enrol, scores.test, scores.scores, scores.is_target)
-        else:
-            names = scores.class_names
-            scorefiles.write_classify_scores(path, scores.utt_ids, [names[i] for i in scores.true],
-                                             [names[i] for i in scores.predicted])
+        self.strategy.write_scores(self.cell_dir / name, scores)
 
 
 def _execute(config: dict[str, Any], cell_dir: Path, registry: Registry, device: torch.device,

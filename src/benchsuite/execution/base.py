@@ -10,6 +10,7 @@ from typing import Any, Callable
 from benchsuite.contract import ConfigError
 from benchsuite.planning.plan import Cell
 from benchsuite.cell.directory import CellDirectories
+from benchsuite.cell.results import failed_result
 from benchsuite.common.progress import Progress
 
 
@@ -50,17 +51,13 @@ def record_lost_cell(config: dict[str, Any], out_root: Path, error_type: str, me
     """Store a failed result for a cell whose process died before writing one
     (killed, out of memory, a cluster job lost); the next run resumes it from
     its last checkpoint."""
-    from benchsuite.cell.run import describe_identity
     from benchsuite.planning.plan import cell_id_for
     from benchsuite.common.provenance import command_line, now_iso, provenance
 
     identity = config["identity"]
     cell_id = cell_id_for(identity)
     result = {
-        "status": "failed",
-        "error": {"type": error_type, "message": message, "traceback": ""},
-        **describe_identity(identity),
-        "metrics": {}, "metric_info": {}, "breakdown": {}, "notes": {}, "extra": {},
+        **failed_result(identity, error_type, message),
         "provenance": provenance(
             config["runtime"].get("device", "unknown"), start, now_iso(), wall_seconds, None,
             config["runtime"].get("command") or command_line(),
