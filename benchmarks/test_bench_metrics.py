@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite.api import AsvScores, SpoofScores
+from benchsuite.api import SpoofScores
 from benchsuite.scoring.files import AsvScoresWithAttacks
 from benchsuite.scoring import det
 from benchsuite_metrics import spoof

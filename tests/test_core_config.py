@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from benchsuite.plugins import manager as plugins
 from benchsuite.api import ConfigError, Recipe
 from benchsuite.planning.options import (
     DataSource, RunOptions, apply_model_overrides, data_sources_from_config, env_data_roots, load_config_file,

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from benchsuite.plugins import manager as plugins
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task
 from benchsuite.contract.hookspecs import hookimpl
 from benchsuite.plugins.registry import build_registry, unknown_name_message

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from benchsuite.plugins import manager as plugins
 from benchsuite.planning.options import DataSource, RunOptions
 from benchsuite.common.progress import Progress
 from benchsuite.plugins.registry import build_registry

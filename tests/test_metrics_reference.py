@@ -11,7 +11,6 @@ import importlib.util
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchsuite.scoring import files as scorefiles

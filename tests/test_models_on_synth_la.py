@@ -8,7 +8,6 @@ baseline is fitted on the training split and its EM log-likelihood must rise.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -2,7 +2,6 @@
 and every kind of bad input refused with a message naming file, line and problem."""
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 

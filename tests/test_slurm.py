@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchsuite.plugins import manager as plugins
 from benchsuite.api import ConfigError
 from benchsuite.cli.main import cli
 from benchsuite.planning.options import DataSource, RunOptions

@@ -8,18 +8,17 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from benchsuite.api import (
-    Baseline, ConfigError, DataError, DatasetSpec, SplitData, Task, Trial, Utterance,
+    ConfigError, DataError, Task, Trial, Utterance,
 )
-from benchsuite.api import hookimpl
 
 from ._toolkit import (
-    MAX_LISTED, CachedSplitsDataset, audio_duration_seconds, check_relative, check_unique, gc_paused, known_options,
-    path_joiner, protocol_lines, require_data_root, require_file,
+    MAX_LISTED, CachedSplitsDataset, audio_duration_seconds, check_relative, check_unique, path_joiner, protocol_lines,
+    require_file,
 )
 
 

@@ -13,25 +13,20 @@ What the speaker readers share lives in :mod:`benchsuite_datasets._speakers`.
 """
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
-
-import numpy as np
+from typing import Any, Mapping, Sequence
 
 from benchsuite.api import (
-    Baseline, ConfigError, DataError, DatasetSpec, SplitData, Task, Trial, Utterance,
+    Baseline, ConfigError, DataError, DatasetSpec, SplitData, Task, Utterance,
 )
 from benchsuite.api import hookimpl
 
 from ._toolkit import (
-    MAX_LISTED, CachedSplitsDataset, audio_duration_seconds, check_relative, check_unique, gc_paused, known_options,
-    path_joiner, protocol_lines, require_data_root, require_file,
+    gc_paused, known_options, protocol_lines, require_data_root, require_file,
 )
 
 from ._speakers import (
-    NO_SPEAKER, SpeakerCorpus, canonical_name, check_same_utterances, generate_trials, hold_out_speakers, int_option, option_path, parse_task, read_spk2utt, read_trial_lines, read_utt2x, read_wav_scp, resolve_trials,
+    _listing, NO_SPEAKER, SpeakerCorpus, canonical_name, check_same_utterances, generate_trials, hold_out_speakers, int_option, option_path, parse_task, read_spk2utt, read_trial_lines, read_utt2x, read_wav_scp, resolve_trials,
 )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import traceback
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import torch
 
 from benchsuite.training import distributed
 from benchsuite.contract import RandomStreams
-from benchsuite.contract import BenchsuiteError, CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
+from benchsuite.contract import CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
 from benchsuite.planning.options import config_from_plain, recipe_from_plain
 from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
 from benchsuite.scoring.metrics import compute_metrics, selection_metric

@@ -6,11 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchsuite.planning.options import RunOptions
-from benchsuite.execution.base import Executor, LocalExecutor
-from benchsuite.planning.plan import Cell, build_plan, describe
+import click
+
+from benchsuite.cli._context import registry_for
+from benchsuite.cli.executor_options import executor_options
 from benchsuite.common.progress import Progress, format_duration
 from benchsuite.common.provenance import now_iso
+from benchsuite.contract import ConfigError
+from benchsuite.execution.base import Executor, LocalExecutor
+from benchsuite.planning.options import RunOptions
+from benchsuite.planning.plan import Cell, build_plan, describe
 from benchsuite.plugins.registry import Registry, get_registry
 from benchsuite.storage.store import ResultsStore
 
@@ -72,3 +77,123 @@ def render(out: Path, report_dir: Path, command: str) -> dict[str, Path]:
     from benchsuite.reporting import render_report
 
     return render_report(out, report_dir, formats=("html", "md", "csv", "json"), command=command)
+
+
+@click.command()
+@click.option("--models", help="Comma-separated model names (default: every compatible model).")
+@click.option("--datasets", help="Comma-separated dataset names (default: every dataset whose data is available).")
+@click.option("--metrics", help="Comma-separated metric names; limits the matrix to their tasks.")
+@click.option("--seeds", type=click.IntRange(min=1), help="Run seeds 1..N.")
+@click.option("--seed-list", help="Explicit seeds, e.g. 1,10,100 (instead of --seeds).")
+@click.option("--profile", type=click.Choice(["paper", "quick"]), help="paper: the published recipe; quick: short CPU runs.")
+@click.option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), help="Mixed precision for training and scoring.")
+@click.option("--out", type=click.Path(path_type=Path), help="Results store (default: runs).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe/config field: model.aasist.epochs=3, model.*.batch_size=8, recipe.epochs=1, "
+                   "dataset.asvspoof2021-la.subset=progress. Repeatable.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML file with these options and a datasets: section.")
+@click.option("--data-root", "data_roots", multiple=True, metavar="NAME=DIR", help="Where a dataset lives. Repeatable.")
+@click.option("--train-on", help="Training dataset for eval-only datasets (cross-dataset evaluation).")
+@click.option("--init-from", help="Start every cell from this cell's best checkpoint (pre-train + fine-tune).")
+@click.option("--num-workers", type=click.IntRange(min=0), help="DataLoader worker processes (default 0).")
+@click.option("--pin-memory/--no-pin-memory", default=None, help="Pin host memory (default: on with CUDA).")
+@click.option("--audio-cache/--no-audio-cache", default=None, help="Decode audio once into an int16 cache.")
+@executor_options
+@click.option("--report-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Where the leaderboard is rendered at the end (default reports/).")
+@click.option("--no-report", is_flag=True, help="Do not render the leaderboard at the end.")
+@click.option("--quiet", is_flag=True, help="Less progress output.")
+@click.pass_context
+def run(ctx: click.Context, **kw: Any) -> None:
+    """Train and evaluate every compatible (dataset, model) pair across seeds.
+
+    Finished cells are reused (a second identical run trains nothing); killed
+    cells resume from their last checkpoint. Exit code 1 when a cell failed."""
+    from benchsuite.cli.executor_options import build_executor
+    from benchsuite.common.progress import Progress
+    from benchsuite.cli.run import run_benchmark
+
+    options = build_run_options(kw)
+    executor = build_executor(kw)
+    detached = bool(getattr(executor, "detached", False))
+    if detached:
+        options.render_report = False  # the cells have not run yet
+    registry = registry_for(ctx)
+    summary = run_benchmark(options, registry=registry, executor=executor, progress=Progress(quiet=kw["quiet"]))
+    click.echo(f"results: {summary.out.resolve()}")
+    if detached and getattr(executor, "submitted", None):
+        click.echo(f"submitted Slurm job {', '.join(executor.submitted)}; follow it with: "
+                   f"benchsuite status --out {summary.out}")
+        click.echo("when it has finished, the same `benchsuite run` command (or add --wait) renders the report "
+                   "and reruns nothing that is done")
+    # the HTML leaderboard is the last line, so `make run` ends with its path
+    for fmt, path in sorted(summary.reports.items(), key=lambda item: item[0] == "html"):
+        label = "leaderboard" if fmt == "html" else f"report ({fmt})"
+        click.echo(f"{label}: {Path(path).resolve()}")
+    for result in summary.failed:
+        click.echo(f"failed: {result['cell_id']}: {result['error']['message']}", err=True)
+    if summary.failed:
+        ctx.exit(1)
+
+
+def build_run_options(kw: dict[str, Any]):
+    from benchsuite.planning.options import (
+        DataSource, RunOptions, data_sources_from_config, load_config_file, parse_data_root, parse_name_list,
+        parse_seed_list,
+    )
+    from benchsuite.common.provenance import command_line
+
+    file_cfg: dict[str, Any] = {}
+    if kw.get("config_file"):
+        file_cfg = load_config_file(kw["config_file"])
+
+    def pick(cli_value: Any, key: str, default: Any) -> Any:
+        return cli_value if cli_value is not None else file_cfg.get(key, default)
+
+    def names(cli_value: str | None, key: str, option: str) -> list[str] | None:
+        if cli_value is not None:
+            return parse_name_list(cli_value, option)
+        value = file_cfg.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"--config {kw['config_file']}: '{key}' must be a list of names")
+        return value
+
+    if kw.get("seeds") is not None and kw.get("seed_list"):
+        raise ConfigError("give either --seeds N or --seed-list, not both")
+    if kw.get("seed_list"):
+        seeds = parse_seed_list(kw["seed_list"])
+    elif kw.get("seeds") is not None:
+        seeds = list(range(1, kw["seeds"] + 1))
+    elif file_cfg.get("seed_list") is not None:
+        seeds = [int(s) for s in file_cfg["seed_list"]]
+    else:
+        seeds = list(range(1, int(file_cfg.get("seeds", 1)) + 1))
+
+    data = data_sources_from_config(file_cfg.get("datasets"), kw.get("config_file") or Path("."))
+    for text in kw.get("data_roots") or ():
+        name, root = parse_data_root(text)
+        data.setdefault(name, DataSource()).root = root
+    overrides = [f"{k}={v}" for k, v in (file_cfg.get("set") or {}).items()] + list(kw.get("overrides") or ())
+    return RunOptions(
+        models=names(kw.get("models"), "models", "--models"),
+        datasets=names(kw.get("datasets"), "select_datasets", "--datasets"),
+        metrics=names(kw.get("metrics"), "metrics", "--metrics"),
+        seeds=seeds,
+        profile=pick(kw.get("profile"), "profile", "paper"),
+        device=pick(kw.get("device"), "device", "auto"),
+        precision=pick(kw.get("precision"), "precision", "fp32"),
+        out=Path(pick(kw.get("out"), "out", "runs")),
+        overrides=overrides,
+        data=data,
+        train_on=pick(kw.get("train_on"), "train_on", None),
+        init_from=kw.get("init_from"),
+        num_workers=int(pick(kw.get("num_workers"), "num_workers", 0)),
+        pin_memory=pick(kw.get("pin_memory"), "pin_memory", None),
+        audio_cache=bool(pick(kw.get("audio_cache"), "audio_cache", False)),
+        render_report=not kw.get("no_report"),
+        report_dir=Path(pick(kw.get("report_dir"), "report_dir", "reports")),
+        command=command_line(),
+    )

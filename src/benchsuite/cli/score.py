@@ -43,7 +43,7 @@ from benchsuite.scoring.metrics import run_metrics
 def score(scores_path: Path, dataset: str | None, data_root: Path | None, split: str, protocol: Path | None,
           asv_scores: Path | None, trials: Path | None, bootstrap: int | None, as_json: bool) -> None:
     """Compute EER, min t-DCF (legacy and revised) and the other metrics of an existing score file."""
-    from benchsuite.cli.main import UserError
+    from benchsuite.cli._context import UserError
 
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from benchsuite.contract import ConfigError
 from benchsuite.planning.plan import Cell
 from benchsuite.cell.directory import CellDirectories
 from benchsuite.cell.results import failed_result

@@ -17,13 +17,12 @@ import multiprocessing
 import os
 import signal
 import socket
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for_sentinels
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from benchsuite.contract import ConfigError
 from benchsuite.execution.base import Executor, record_lost_cell, write_executor_record
@@ -34,7 +33,7 @@ from benchsuite.common.provenance import now_iso
 from benchsuite.cell.directory import CellDirectories
 
 if TYPE_CHECKING:  # torch is imported in the workers only, not by the scheduler
-    from benchsuite.training.distributed import Rendezvous
+    pass
 
 # After rank 0 of a data-parallel cell ends, or any rank fails, the other ranks
 # get this long to notice (a broken collective) and exit before being stopped.

@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any, Callable
 
-from benchsuite.reporting.aggregate import CONFIDENCE, DDOF, MetricCell, MetricColumn, Row, Table
+from benchsuite.reporting.aggregate import CONFIDENCE, DDOF, MetricCell, MetricColumn, Row
 from benchsuite.reporting.collect import Report
 from benchsuite.reporting.formatting import (
     column_heading, fmt_delta, fmt_mean_std, fmt_params, fmt_range, fmt_seconds, fmt_value, unstated_formulation,

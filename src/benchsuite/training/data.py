@@ -8,8 +8,7 @@ was resumed mid-way.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch

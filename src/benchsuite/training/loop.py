@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite.training import distributed
-from benchsuite.contract import CellFailure, ConfigError, Estimator, Recipe, Task, TaskInfo
+from benchsuite.contract import CellFailure, ConfigError, Estimator, Recipe, TaskInfo
 from benchsuite.contract.streams import RandomStreams
 from benchsuite.common.progress import Progress
 from benchsuite.common.files import atomic_write_bytes, atomic_write_text
