@@ -32,7 +32,7 @@ from .polarity import warn_about_polarity
 
 def factorize(values: np.ndarray) -> tuple[list[str], np.ndarray]:
     """(sorted distinct values, code of each value).  Fixed-width string arrays
-    are keyed as integers (:func:`benchsuite.scorefiles.string_keys`) and the
+    are keyed as integers (:func:`benchsuite.api.string_keys`) and the
     keys put in hash buckets, O(n) instead of sorting the strings; anything
     else, or a bucket collision, falls back to ``np.unique``."""
     values = np.asarray(values)

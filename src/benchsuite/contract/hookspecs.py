@@ -1,6 +1,6 @@
 """Hook specifications.  Every hook hands the plugin a ``register`` callback,
 so one plugin can contribute any number of items and the core knows which
-plugin contributed each (see :mod:`benchsuite.registry`)."""
+plugin contributed each (see :mod:`benchsuite.plugins.registry`)."""
 from __future__ import annotations
 
 import pluggy

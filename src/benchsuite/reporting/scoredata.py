@@ -1,5 +1,5 @@
 """The score files a report plots, found from result.json and read with the
-project's readers (:mod:`benchsuite.scorefiles`)."""
+project's readers (:mod:`benchsuite.scoring.files`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

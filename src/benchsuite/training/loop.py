@@ -196,7 +196,7 @@ class Trainer:
     (the caller writes dev scores then).
 
     Under ``torch.distributed`` (a data-parallel cell) the loader must already
-    be sharded (:func:`benchsuite.distributed.shard_loader`); the model is
+    be sharded (:func:`benchsuite.training.distributed.shard_loader`); the model is
     wrapped in DistributedDataParallel with synchronised batch norm, the loss
     is normalised over the global batch, and only rank 0 scores the dev split
     (its selection value is broadcast) and writes checkpoints and the log.
