@@ -114,9 +114,8 @@ def _headline(result: dict[str, Any]) -> str:
     values = result.get("metrics", {}).get("eval", {})
     info = result.get("metric_info", {})
     parts = []
-    # the field's headline numbers first, then whatever else the metrics produced
-    preferred = ["eer", "min_tdcf_legacy", "min_tdcf_revised", "min_dcf_p0.01", "accuracy", "uar"]
-    keys = [k for k in preferred if k in values] + [k for k in values if k not in preferred]
+    # the metric plugins register their headline metric first: the progress line follows their order
+    keys = sorted(values, key=lambda k: info.get(k, {}).get("order", len(info)))
     for key, value in ((k, values[k]) for k in keys[:4]):
         if value is None:
             continue

@@ -266,6 +266,8 @@ class PoolExecutor(Executor):
 
     def _collect(self, launch: _Launch, out_root: Path, progress: Progress) -> dict[str, Any]:
         cell = launch.cell
+        # a rank that exited between observe() and the finished check has not had its exit code noted
+        launch.observe(time.monotonic())
         result = CellDirectories(out_root).read_result(cell.cell_id)
         failure = launch.first_failure
         cause = describe_exit(failure[1], failure[2], failure[0], self.ddp) if failure is not None else None
