@@ -30,10 +30,11 @@ from benchsuite.common.provenance import command_line, now_iso, provenance
 from benchsuite.plugins.registry import Registry, get_registry
 from benchsuite.common.files import atomic_write_json
 from benchsuite.cell.directory import CellDirectories
-from benchsuite.training.loop import (
-    BEST, EstimatorTrainer, Trainer, autocast_dtype, configure_determinism, is_estimator, load_checkpoint,
-    make_loss, peak_memory_mb, resolve_device, seed_everything,
-)
+from benchsuite.training.checkpoints import BEST, load_checkpoint
+from benchsuite.training.device import autocast_dtype, peak_memory_mb, resolve_device
+from benchsuite.training.loop import EstimatorTrainer, Trainer, is_estimator
+from benchsuite.training.optim import make_loss
+from benchsuite.training.seeding import configure_determinism, seed_everything
 
 SCORES = "scores.txt"
 DEV_SCORES = "dev_scores.txt"

@@ -44,7 +44,7 @@ def predict(ctx: click.Context, model_name: str, checkpoint: Path, overrides: tu
     """Score AUDIO files (WAV/FLAC, mono; other sample rates are resampled) with a trained
     countermeasure; higher = bona fide."""
     from benchsuite.plugins.registry import get_registry
-    from benchsuite.training.loop import resolve_device
+    from benchsuite.training.device import resolve_device
 
     spec = get_registry().models.get(model_name).spec
     if Task.SPOOF not in spec.tasks:

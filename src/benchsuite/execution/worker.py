@@ -53,7 +53,7 @@ def run_cell_in_process(task: RankTask) -> dict[str, Any]:
 
     from benchsuite.training import distributed
     from benchsuite.cell.run import run_cell
-    from benchsuite.training.loop import resolve_device
+    from benchsuite.training.device import resolve_device
 
     if task.threads:
         torch.set_num_threads(task.threads)

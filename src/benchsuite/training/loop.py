@@ -9,141 +9,23 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from benchsuite.training import distributed
 from benchsuite.contract import CellFailure, ConfigError, Estimator, Recipe, TaskInfo
 from benchsuite.contract.streams import RandomStreams
 from benchsuite.common.progress import Progress
-from benchsuite.common.files import atomic_write_bytes, atomic_write_text
+from benchsuite.common.files import atomic_write_text
 
-LAST = "last.pt"
-BEST = "best.pt"
-
-
-# --------------------------------------------------------------------------- reproducibility
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (1 << 32))
-    torch.manual_seed(seed)
-
-
-def configure_determinism(device: torch.device) -> None:
-    """Deterministic kernels where the device allows; on CUDA this needs a
-    cuBLAS workspace setting made before the first cuBLAS call."""
-    if device.type == "cuda":
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: CUDA is not available on this machine (use --device cpu or auto)")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) present")
-    return device
-
-
-def autocast_dtype(precision: str) -> torch.dtype | None:
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-
-
-# --------------------------------------------------------------------------- optimisation
-
-
-def build_optimizer(recipe: Recipe, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    if recipe.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=recipe.lr, betas=tuple(recipe.betas), eps=recipe.eps,
-                                weight_decay=recipe.weight_decay)
-    if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(parameters, lr=recipe.lr, betas=tuple(recipe.betas), eps=recipe.eps,
-                                 weight_decay=recipe.weight_decay)
-    if recipe.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
-                               weight_decay=recipe.weight_decay)
-    if recipe.optimizer == "rmsprop":
-        return torch.optim.RMSprop(parameters, lr=recipe.lr, alpha=recipe.alpha, eps=recipe.eps,
-                                   weight_decay=recipe.weight_decay, momentum=0.0)
-    raise ConfigError(f"recipe optimizer {recipe.optimizer!r}: expected adam, adamw, sgd or rmsprop")
-
-
-def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
-    """Learning rate at optimiser step ``step`` as a factor of ``recipe.lr``.
-    A pure function of the step, so resuming needs nothing but the step count."""
-    total = max(1, recipe.epochs * steps_per_epoch)
-    floor = recipe.lr_min / recipe.lr if recipe.lr > 0 else 0.0
-    if recipe.scheduler == "none":
-        return 1.0
-    if recipe.scheduler == "cosine":
-        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
-    if recipe.scheduler == "step":
-        return recipe.gamma ** ((step // max(1, steps_per_epoch)) // max(1, recipe.step_epochs))
-    if recipe.scheduler == "exponential":
-        warmup = recipe.warmup_epochs * steps_per_epoch
-        if step < warmup:
-            return (step + 1) / warmup
-        span = max(1, total - warmup)
-        progress = min(1.0, (step - warmup) / span)
-        return max(floor, 1e-12) ** progress if floor > 0 else 1.0
-    raise ConfigError(f"recipe scheduler {recipe.scheduler!r}: expected none, cosine, step or exponential")
-
-
-def make_loss(recipe: Recipe, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    if recipe.loss == "weighted_ce":
-        weight = torch.tensor(recipe.class_weights, dtype=torch.float32, device=device) if recipe.class_weights else None
-        return lambda logits, labels: F.cross_entropy(logits.float(), labels, weight=weight)
-    if recipe.loss in ("ce", "softmax", "am_softmax", "aam_softmax"):
-        return lambda logits, labels: F.cross_entropy(logits.float(), labels)
-    if recipe.loss == "bce":
-        return lambda logits, labels: F.binary_cross_entropy_with_logits(logits.float()[:, 0], labels.float())
-    raise ConfigError(f"recipe loss {recipe.loss!r}: expected weighted_ce, ce, bce, softmax, am_softmax or aam_softmax")
-
-
-def make_sample_loss(recipe: Recipe, device: torch.device
-                     ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """The loss of :func:`make_loss` per sample, with each sample's weight in the
-    batch mean (its class weight, else 1): ``mean = sum(losses) / sum(weights)``.
-    Data-parallel training needs the parts to normalise over the global batch."""
-    make_loss(recipe, device)  # the same validation and error message
-    if recipe.loss == "weighted_ce" and recipe.class_weights:
-        weight = torch.tensor(recipe.class_weights, dtype=torch.float32, device=device)
-        return lambda logits, labels: (F.cross_entropy(logits.float(), labels, weight=weight, reduction="none"),
-                                       weight[labels])
-    if recipe.loss == "bce":
-        return lambda logits, labels: (
-            F.binary_cross_entropy_with_logits(logits.float()[:, 0], labels.float(), reduction="none"),
-            torch.ones(len(labels), device=logits.device))
-    return lambda logits, labels: (F.cross_entropy(logits.float(), labels, reduction="none"),
-                                   torch.ones(len(labels), device=logits.device))
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=False)
+from benchsuite.training.checkpoints import BEST, LAST, load_checkpoint, save_checkpoint
+from benchsuite.training.device import autocast_dtype
+from benchsuite.training.optim import build_optimizer, lr_factor, make_loss, make_sample_loss
+from benchsuite.training.seeding import seed_everything
 
 
 # --------------------------------------------------------------------------- the trainer
@@ -452,11 +334,3 @@ class EstimatorTrainer:
 
 def is_estimator(model: Any) -> bool:
     return not isinstance(model, torch.nn.Module) and isinstance(model, Estimator)
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
