@@ -6,7 +6,6 @@ resolved config is a dict that survives YAML, pickling and other machines.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import re
@@ -17,6 +16,7 @@ from typing import Any, Mapping
 import yaml
 
 from benchsuite.contract import PROFILES, ConfigError, Recipe
+from benchsuite.plugins.registry import did_you_mean
 
 DATA_ENV_PREFIX = "BENCHSUITE_DATA_"
 DEVICES_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
@@ -247,8 +247,7 @@ def apply_model_overrides(model_name: str, recipe: Recipe, config: Any, override
             config_changes[ov.key] = _coerce(ov.value, getattr(config, ov.key), f"--set {ov.text}")
         elif ov.target != "*":
             known = sorted(set(recipe_fields) | set(config_fields))
-            close = difflib.get_close_matches(ov.key, known, n=1, cutoff=0.6)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(ov.key, known, cutoff=0.6)
             raise ConfigError(f"--set {ov.text}: model {model_name!r} has no recipe or config field {ov.key!r}.{hint} "
                               f"Known fields: {', '.join(known)}")
         else:

@@ -8,7 +8,6 @@ of bounds, and when an override or a wildcard names a field no selected model ha
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from benchsuite.contract import ConfigError, ModelSpec, Recipe, Task
 from benchsuite.contract.recipe import recipe_problems, value_problem
 from benchsuite.planning.options import Override, apply_model_overrides
-from benchsuite.plugins.registry import Registered, Registry, unknown_name_message
+from benchsuite.plugins.registry import Registered, Registry, did_you_mean, unknown_name_message
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def resolve_models(registry: Registry, models: list[Registered[ModelSpec]], prof
         if ov.target == "*" and ov.key not in fields_seen:
             names = ", ".join(sorted(reg.spec.name for reg in models)) or "none"
             raise ConfigError(f"--set {ov.text}: no selected model ({names}) has a recipe or config field "
-                              f"{ov.key!r}.{_closest(ov.key, sorted(fields_seen))} Recipe fields: "
+                              f"{ov.key!r}.{did_you_mean(ov.key, sorted(fields_seen), cutoff=0.6)} Recipe fields: "
                               f"{', '.join(sorted(_fields(Recipe)))}")
     return resolved
 
@@ -74,8 +73,3 @@ def _check(registry: Registry, spec: ModelSpec, profile: str, task: Task, recipe
 
 def _fields(cls: type) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
-
-
-def _closest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f" Did you mean {close[0]!r}?" if close else ""

@@ -60,9 +60,14 @@ def _who(plugin: PluginInfo) -> str:
     return f"{plugin.name!r}"
 
 
+def did_you_mean(name: str, known: list[str], cutoff: float = 0.5) -> str:
+    """" Did you mean 'x'?" for the closest known name, or "" when none is close."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=cutoff)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
 def unknown_name_message(noun: str, name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, known)
     listing = ", ".join(sorted(known)) if known else "none registered"
     return f"unknown {noun} {name!r}.{hint} Known {noun}s: {listing}"
 
