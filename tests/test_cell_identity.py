@@ -35,3 +35,21 @@ def test_the_plan_gives_the_cell_ids_of_the_flat_layout(monkeypatch, tiny_la, co
     options = RunOptions(models=MODELS, datasets=["asvspoof2019-la"], data={"asvspoof2019-la": DataSource(tiny_la)},
                          **BEFORE[command]["options"])
     assert [cell.cell_id for cell in build_plan(build_registry(), options)] == BEFORE[command]["cell_ids"]
+
+
+def test_a_field_added_later_keeps_stored_ids_until_a_cell_sets_it():
+    from dataclasses import dataclass
+
+    from benchsuite.contract.recipe import added_field, without_added_defaults
+    from benchsuite.planning.options import to_plain
+
+    @dataclass
+    class Config:
+        width: int = 64
+        swa: str = added_field("none")
+        layers: tuple[int, ...] = added_field(default_factory=tuple)
+
+    assert without_added_defaults(Config(), to_plain(Config())) == {"width": 64}
+    assert without_added_defaults(Config(swa="dev-improving"), to_plain(Config(swa="dev-improving"))) == {
+        "width": 64, "swa": "dev-improving"}
+    assert without_added_defaults(Config(layers=(1, 2)), to_plain(Config(layers=(1, 2))))["layers"] == [1, 2]

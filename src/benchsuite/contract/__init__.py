@@ -6,7 +6,7 @@ the core reports, and the hook specifications.  Nothing here imports torch.
 from .data import AsvScores, Dataset, SplitData, Trial, Utterance
 from .errors import BenchsuiteError, CellFailure, ConfigError, DataError, ScoreFileError
 from .hookspecs import hookimpl, hookspec
-from .recipe import PROFILES, Recipe
+from .recipe import PROFILES, Recipe, added_field
 from .scores import ClassifyScores, ScoreSet, SpoofScores, VerifyScores
 from .streams import RandomStreams, derive_seed
 from .specs import (
@@ -45,6 +45,7 @@ __all__ = [
     "Trial",
     "Utterance",
     "VerifyScores",
+    "added_field",
     "derive_seed",
     "hookimpl",
     "hookspec",

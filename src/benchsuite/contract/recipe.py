@@ -153,3 +153,26 @@ def _describe(hint: Any) -> str:
             return f"a list of {_describe(args[0])}s"
         return f"a list of {len(args)} ({', '.join(_describe(a) for a in args)})"
     return {int: "integer", float: "number", str: "string", bool: "true/false"}.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def added_field(default: Any = None, *, default_factory: Any = None) -> Any:
+    """A field of a recipe or model config added after cells were first stored.  While it holds
+    its default it is left out of the cell identity (:func:`without_added_defaults`), so adding it
+    keeps every stored cell's id, and a cell that sets it gets a new one.  Every field added to
+    :class:`Recipe` or to a model's config dataclass from now on is declared with this."""
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata={"identity": "omit-default"})
+    return field(default=default, metadata={"identity": "omit-default"})
+
+
+def without_added_defaults(config: Any, plain: dict[str, Any]) -> dict[str, Any]:
+    """``plain`` (the JSON-safe form of the dataclass ``config``) as it enters the cell identity:
+    without the :func:`added_field` fields that hold their default."""
+    identity = dict(plain)
+    for item in dataclasses.fields(config):
+        if item.metadata.get("identity") != "omit-default":
+            continue
+        default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default
+        if getattr(config, item.name) == default:
+            identity.pop(item.name, None)
+    return identity

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchsuite.contract import ConfigError, Dataset, DatasetSpec, ModelSpec, Task
+from benchsuite.contract.recipe import without_added_defaults
 from benchsuite.planning.options import (
     DataSource, Override, RunOptions, dataset_overrides, env_data_roots, env_key, parse_override, to_plain,
 )
@@ -204,8 +205,8 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         "train_dataset_options": train_data["options"],
         "train_dataset_fingerprint": checks.fingerprint(treg.spec, train_data),
         "model": mspec.name,
-        "model_config": to_plain(model_config),
-        "recipe": to_plain(recipe),
+        "model_config": without_added_defaults(model_config, to_plain(model_config)),
+        "recipe": without_added_defaults(recipe, to_plain(recipe)),
         "seed": seed,
         "profile": options.profile,
         "precision": options.precision,
