@@ -53,3 +53,24 @@ def test_a_field_added_later_keeps_stored_ids_until_a_cell_sets_it():
     assert without_added_defaults(Config(swa="dev-improving"), to_plain(Config(swa="dev-improving"))) == {
         "width": 64, "swa": "dev-improving"}
     assert without_added_defaults(Config(layers=(1, 2)), to_plain(Config(layers=(1, 2))))["layers"] == [1, 2]
+
+
+def test_the_typed_cell_config_round_trips_through_its_stored_form(monkeypatch, tiny_la):
+    """A cell crosses processes as a CellConfig and is stored as plain YAML; reading the stored
+    form back gives the same config and the same id, and a foreign file is refused by name."""
+    import yaml
+
+    from benchsuite.contract import ConfigError
+    from benchsuite.planning.cell_config import CellConfig
+
+    monkeypatch.syspath_prepend(str(TESTPLUGIN))
+    monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", "testplugin,asvspoof,spoof-metrics")
+    options = RunOptions(models=["tiny-cnn"], datasets=["asvspoof2019-la"], seeds=[0, 1],
+                         data={"asvspoof2019-la": DataSource(tiny_la)})
+    for cell in build_plan(build_registry(), options):
+        stored = yaml.safe_load(yaml.safe_dump(cell.config.to_plain(), sort_keys=False))
+        again = CellConfig.from_plain(stored)
+        assert again == cell.config and again.cell_id == cell.cell_id
+        assert again.with_runtime(executor="pool", threads=1).cell_id == cell.cell_id
+    with pytest.raises(ConfigError, match="missing .*seed"):
+        CellConfig.from_plain({"identity": {k: v for k, v in stored["identity"].items() if k != "seed"}})

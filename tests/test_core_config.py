@@ -91,10 +91,10 @@ def tiny_la(tmp_path_factory):
 def test_plan_builds_the_compatible_matrix(registry, tiny_la):
     options = RunOptions(seeds=[1, 2, 3], profile="quick", data={"asvspoof2019-la": DataSource(tiny_la)})
     cells = build_plan(registry, options)
-    assert sorted({(c.identity["model"], c.identity["seed"]) for c in cells}) == [
+    assert sorted({(c.identity.model, c.identity.seed) for c in cells}) == [
         (m, s) for m in ("lfcc-lcnn", "tiny-cnn") for s in (1, 2, 3)]
     assert len({c.cell_id for c in cells}) == 6
-    assert all(c.identity["dataset_fingerprint"] for c in cells)
+    assert all(c.identity.dataset_fingerprint for c in cells)
 
 
 def test_cell_id_changes_with_a_hyperparameter_not_with_runtime(registry, tiny_la):
@@ -103,7 +103,7 @@ def test_cell_id_changes_with_a_hyperparameter_not_with_runtime(registry, tiny_l
     again = build_plan(registry, RunOptions(**base, num_workers=2, device="cpu"))[0]
     changed = build_plan(registry, RunOptions(**base, overrides=["model.tiny-cnn.epochs=5"]))[0]
     assert first.cell_id == again.cell_id
-    assert changed.cell_id != first.cell_id and changed.identity["recipe"]["epochs"] == 5
+    assert changed.cell_id != first.cell_id and changed.identity.recipe["epochs"] == 5
 
 
 def test_plan_errors(registry, tiny_la):

@@ -84,10 +84,15 @@ def test_option_errors_name_the_option():
 
 
 def test_pool_refuses_devices_it_cannot_hand_out():
+    from benchsuite.planning.cell_config import CellConfig, CellIdentity, CellRuntime, PluginTag
     from benchsuite.planning.plan import Cell
 
+    tag = PluginTag("p", None, None)
+    identity = CellIdentity("spoof", "d", {}, "f", "d", {}, "f", "m", {}, {"batch_size": 8}, 0, "quick", "fp32", None,
+                            {"model": tag, "dataset": tag, "train_dataset": tag})
+
     def cell(device: str) -> Cell:
-        return Cell("c1", {"identity": {"recipe": {"batch_size": 8}}, "runtime": {"device": device}})
+        return Cell("c1", CellConfig(identity, CellRuntime(device=device)))
 
     with pytest.raises(ConfigError, match=r"--device cuda:1 with --executor pool.*--gpus 1"):
         PoolExecutor()._devices([cell("cuda:1")])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchsuite.planning.cell_config import CellIdentity
 
-def failed_result(identity: dict[str, Any], error_type: str, message: str, traceback: str = "") -> dict[str, Any]:
+
+def failed_result(identity: CellIdentity, error_type: str, message: str, traceback: str = "") -> dict[str, Any]:
     """The stored result of a failed cell (the executor or the cell adds provenance)."""
     return {
         "status": "failed",
@@ -15,17 +17,17 @@ def failed_result(identity: dict[str, Any], error_type: str, message: str, trace
     }
 
 
-def describe_identity(identity: dict[str, Any]) -> dict[str, Any]:
+def describe_identity(identity: CellIdentity) -> dict[str, Any]:
     """The descriptive part of a result (task, dataset, model, recipe) from a cell identity."""
     return {
-        "task": identity["task"],
-        "profile": identity["profile"],
-        "seed": identity["seed"],
-        "dataset": {"name": identity["dataset"], "train_dataset": identity["train_dataset"], "task": identity["task"],
-                    "eval_split": identity.get("eval_split", "eval"), "dev_split": "dev",
-                    "options": identity["dataset_options"], "fingerprint": identity.get("dataset_fingerprint"),
-                    "plugin": identity["plugins"]["dataset"]},
-        "model": {"name": identity["model"], "config": identity["model_config"], "params": None,
-                  "plugin": identity["plugins"]["model"]},
-        "recipe": identity["recipe"],
+        "task": identity.task,
+        "profile": identity.profile,
+        "seed": identity.seed,
+        "dataset": {"name": identity.dataset, "train_dataset": identity.train_dataset, "task": identity.task,
+                    "eval_split": "eval", "dev_split": "dev",
+                    "options": identity.dataset_options, "fingerprint": identity.dataset_fingerprint,
+                    "plugin": identity.plugins["dataset"].to_plain()},
+        "model": {"name": identity.model, "config": identity.model_config, "params": None,
+                  "plugin": identity.plugins["model"].to_plain()},
+        "recipe": identity.recipe,
     }

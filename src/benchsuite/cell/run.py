@@ -1,6 +1,6 @@
 """One cell: (dataset, model, seed) -> its directory.
 
-A cell's only input is its resolved config (a plain dict) and its only output
+A cell's only input is its resolved config (a :class:`CellConfig`) and its only output
 is its directory, so it can run in this process, a worker process or on
 another machine that shares the output directory.
 """
@@ -10,7 +10,7 @@ import time
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -24,7 +24,8 @@ from benchsuite.scoring.metrics import compute_metrics, selection_metric
 from benchsuite.scoring.inference import embeddings
 from benchsuite.cell.results import describe_identity, failed_result
 from benchsuite.cell.tasks import Scoring, TrainingReference, strategy_for
-from benchsuite.planning.plan import cell_id_for, open_dataset
+from benchsuite.planning.cell_config import CellConfig
+from benchsuite.planning.plan import open_dataset
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import command_line, now_iso, provenance
 from benchsuite.plugins.registry import Registry, get_registry
@@ -41,33 +42,33 @@ DEV_SCORES = "dev_scores.txt"
 REFERENCE_PER_SPEAKER = 20  # training utterances per speaker for the scoring mean and AS-Norm cohort
 
 
-def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | None = None, position: int = 1,
-             total: int = 1, registry: Registry | None = None) -> dict[str, Any]:
+def run_cell(config: CellConfig | Mapping[str, Any], out_root: Path, *, progress: Progress | None = None,
+             position: int = 1, total: int = 1, registry: Registry | None = None) -> dict[str, Any]:
     """Run (or resume) one cell and write its result.  Returns the result dict.
     A finished cell is returned as stored; a failed one is retried."""
     progress = progress or Progress()
     store = CellDirectories(out_root)
-    identity = config["identity"]
-    cell_id = cell_id_for(identity)
+    config = CellConfig.coerce(config)
+    identity = config.identity
+    cell_id = config.cell_id
     previous = store.read_result(cell_id)
     if previous is not None and previous.get("status") == "done":
         return previous
     if not distributed.current().is_main:
         return _run_other_rank(config, store.cell_dir(cell_id), registry, progress)
-    label = f"{identity['dataset']}/{identity['model']}/{identity['profile']}/seed{identity['seed']}"
-    progress.start_cell(label, position, total)
+    progress.start_cell(config.label, position, total)
     if previous is not None:
         # keep the failed attempt for the record, then try again from the last checkpoint
         atomic_write_json(store.cell_dir(cell_id) / f"result.failed-{int(time.time())}.json", previous)
         store.result_path(cell_id).unlink()
         progress.message(f"retrying; the previous attempt failed: {previous.get('error', {}).get('message', '?')}")
-    store.write_config(cell_id, config)
+    store.write_config(cell_id, config.to_plain())
     start, started = now_iso(), time.monotonic()
     device = None
     body: dict[str, Any]
     try:
         registry = registry or get_registry()
-        device = resolve_device(config["runtime"].get("device", "auto"))
+        device = resolve_device(config.runtime.device)
         body = _execute(config, store.cell_dir(cell_id), registry, device, progress)
         body["status"] = "done"
         body["error"] = None
@@ -81,14 +82,13 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
         "provenance": provenance(
             device or "unknown", start, now_iso(), time.monotonic() - started,
             peak_memory_mb(device) if device is not None else None,
-            config["runtime"].get("command") or command_line(),
-            [identity["plugins"][k] for k in ("model", "dataset", "train_dataset")],
-            identity.get("precision", "fp32"),
+            config.runtime.command or command_line(), identity.plugin_tags(), identity.precision,
         ),
     }
     ranks = distributed.current()
     if ranks.active:
-        result["provenance"]["distributed"] = ranks.describe(int(identity["recipe"]["batch_size"]) // ranks.world_size)
+        result["provenance"]["distributed"] = ranks.describe(recipe_from_plain(identity.recipe).batch_size
+                                                             // ranks.world_size)
     store.write_result(cell_id, result)
     if result["status"] == "done":
         progress.end_cell("done: " + _headline(result))
@@ -97,7 +97,7 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
     return {"schema_version": 1, "cell_id": cell_id, **result}
 
 
-def _run_other_rank(config: dict[str, Any], cell_dir: Path, registry: Registry | None,
+def _run_other_rank(config: CellConfig, cell_dir: Path, registry: Registry | None,
                     progress: Progress) -> dict[str, Any]:
     """A data-parallel rank > 0: trains its share of every batch and writes
     nothing (rank 0 records the result, a failure included)."""
@@ -105,7 +105,7 @@ def _run_other_rank(config: dict[str, Any], cell_dir: Path, registry: Registry |
     status = "done"
     try:
         _execute(config, cell_dir, registry or get_registry(),
-                 resolve_device(config["runtime"].get("device", "auto")), progress)
+                 resolve_device(config.runtime.device), progress)
     except CellFailure:
         status = "failed"  # every rank sees the same global loss, so rank 0 stores this failure
     return {"cell_id": cell_id, "status": status, "rank": distributed.current().rank}
@@ -136,27 +136,27 @@ def _eval_split_name(dataset: Dataset) -> str:
 class _Cell:
     """The state of one cell while it runs."""
 
-    def __init__(self, config: dict[str, Any], cell_dir: Path, registry: Registry, device: torch.device,
+    def __init__(self, config: CellConfig, cell_dir: Path, registry: Registry, device: torch.device,
                  progress: Progress):
-        ident, runtime = config["identity"], config["runtime"]
+        ident, runtime = config.identity, config.runtime
         self.ident, self.runtime = ident, runtime
         self.cell_dir = cell_dir
         self.registry = registry
         self.device = device
         self.progress = progress
-        self.task = Task(ident["task"])
+        self.task = Task(ident.task)
         self.strategy = strategy_for(self.task)
-        self.seed = int(ident["seed"])
-        self.recipe: Recipe = recipe_from_plain(ident["recipe"])
-        self.model_reg = registry.models.get(ident["model"])
+        self.seed = int(ident.seed)
+        self.recipe: Recipe = recipe_from_plain(ident.recipe)
+        self.model_reg = registry.models.get(ident.model)
         self.spec = self.model_reg.spec
-        self.model_config = config_from_plain(self.spec.config_class, ident["model_config"])
-        data = runtime["data"]
-        self.eval_dataset = open_dataset(registry.datasets.get(ident["dataset"]).spec, data[ident["dataset"]])
-        self.train_dataset = (self.eval_dataset if ident["train_dataset"] == ident["dataset"] else
-                              open_dataset(registry.datasets.get(ident["train_dataset"]).spec, data[ident["train_dataset"]]))
-        self.autocast = autocast_dtype(ident.get("precision", "fp32"))
-        self.pin_memory = runtime.get("pin_memory")
+        self.model_config = config_from_plain(self.spec.config_class, ident.model_config)
+        data = runtime.data
+        self.eval_dataset = open_dataset(registry.datasets.get(ident.dataset).spec, data[ident.dataset])
+        self.train_dataset = (self.eval_dataset if ident.train_dataset == ident.dataset else
+                              open_dataset(registry.datasets.get(ident.train_dataset).spec, data[ident.train_dataset]))
+        self.autocast = autocast_dtype(ident.precision)
+        self.pin_memory = runtime.pin_memory
         if self.pin_memory is None:
             self.pin_memory = device.type == "cuda"
 
@@ -185,19 +185,19 @@ class _Cell:
         policy = recipe.train_crop if train else recipe.eval_crop
         labels = labels_for(self.task, split.utterances, class_names) if labelled else np.zeros(len(split.utterances), np.int64)
         augment = self.augmentations() if train else []
-        dataset_name = self.ident["train_dataset"] if from_train_dataset else self.ident["dataset"]
+        dataset_name = self.ident.train_dataset if from_train_dataset else self.ident.dataset
         source = self.train_dataset if from_train_dataset else self.eval_dataset
-        audio = audio_source(split.utterances, enabled=bool(self.runtime.get("audio_cache")),
+        audio = audio_source(split.utterances, enabled=self.runtime.audio_cache,
                              key=f"{dataset_name}-{split.name}", sample_rate=source.sample_rate,
                              notice_key=dataset_name, channel=source.channel)
         dataset = WaveformDataset(split.utterances, labels, sample_rate=source.sample_rate,
                                   crop_samples=recipe.crop_samples, crop_policy=policy, seed=self.seed,
                                   augment=augment, audio=audio, notice_key=dataset_name, channel=source.channel)
         batch = recipe.batch_size if train else eval_batch_size(recipe, policy, as_list)
-        workers = int(self.runtime.get("num_workers") or 0)
+        workers = int(self.runtime.num_workers or 0)
         return make_loader(dataset, batch_size=batch, shuffle=train, seed=self.seed, as_list=as_list,
                            drop_last=train and not as_list, num_workers=workers, pin_memory=bool(self.pin_memory),
-                           persistent_workers=bool(self.runtime.get("persistent_workers", True)))
+                           persistent_workers=self.runtime.persistent_workers)
 
     def augmentations(self) -> list:
         out = []
@@ -211,7 +211,7 @@ class _Cell:
 
     def build_model(self, task_info: TaskInfo) -> Any:
         model = self.spec.build(self.model_config, task_info)
-        init_from = self.ident.get("init_from")
+        init_from = self.ident.init_from
         if init_from:
             self._initialise_from(model, init_from)
         return model
@@ -273,7 +273,7 @@ class _Cell:
         if estimator:
             trainer = EstimatorTrainer(estimator=model, device=self.device, checkpoint_dir=checkpoint_dir,
                                        progress=self.progress, model_name=self.spec.name,
-                                       model_config=self.ident["model_config"], seed=self.seed)
+                                       model_config=self.ident.model_config, seed=self.seed)
             summary = trainer.fit(lambda: iter(train_loader))
             selection = {"rule": "none (fitted once)", "epoch": 1, "value": None}
             scorer = self._scorer(model, None, estimator=True)
@@ -281,9 +281,9 @@ class _Cell:
                 self._write_scores(dev, scorer(dev, dev_loader), DEV_SCORES)
         else:
             trainer = Trainer(model=model, head=head, recipe=recipe, task_info=task_info, output=self.spec.output,
-                              device=self.device, precision=self.ident.get("precision", "fp32"), seed=self.seed,
+                              device=self.device, precision=self.ident.precision, seed=self.seed,
                               checkpoint_dir=checkpoint_dir, progress=self.progress, model_name=self.spec.name,
-                              model_config=self.ident["model_config"])
+                              model_config=self.ident.model_config)
             scorer = self._scorer(trainer.model, trainer.head, estimator=False)
             dev_value, on_best, selection_note = self._selection(trainer.model, trainer.head, scorer, dev, dev_loader,
                                                                  class_names)
@@ -331,7 +331,7 @@ class _Cell:
                          "resumed_from_epoch": summary.resumed_from_epoch,
                          "train_seconds": round(summary.train_seconds, 3),
                          "eval_seconds": round(time.monotonic() - eval_started, 3),
-                         "init_from": self.ident.get("init_from"),
+                         "init_from": self.ident.init_from,
                          "utterances": {"train": len(train.utterances), "dev": len(dev.utterances) if dev else 0,
                                         "eval": len(evaluation.utterances)},
                          "class_names": self.strategy.stored_class_names(class_names)},
@@ -362,7 +362,7 @@ class _Cell:
             not self.strategy.scores_trials or (bool(dev.trials) and recipe.selection != "dev_loss"))
         if not usable:
             note = (f"selection {recipe.selection!r} needs a labelled dev split"
-                    f"{' with trials' if self.strategy.scores_trials else ''} from {self.ident['train_dataset']}; "
+                    f"{' with trials' if self.strategy.scores_trials else ''} from {self.ident.train_dataset}; "
                     f"none is available, so the last epoch is used")
             return (lambda: None), (lambda epoch: None), note
         latest: dict[str, Any] = {}
@@ -422,7 +422,7 @@ class _Cell:
         self.strategy.write_scores(self.cell_dir / name, scores)
 
 
-def _execute(config: dict[str, Any], cell_dir: Path, registry: Registry, device: torch.device,
+def _execute(config: CellConfig, cell_dir: Path, registry: Registry, device: torch.device,
              progress: Progress) -> dict[str, Any]:
     configure_determinism(device)
     cell = _Cell(config, cell_dir, registry, device, progress)

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
+from benchsuite.planning.cell_config import CellConfig
 from benchsuite.planning.plan import Cell
 from benchsuite.cell.directory import CellDirectories
 from benchsuite.cell.results import failed_result
@@ -45,22 +46,19 @@ def read_executor_record(out_root: Path, cell_id: str) -> dict[str, Any] | None:
     return CellDirectories(out_root).read_executor_record(cell_id)
 
 
-def record_lost_cell(config: dict[str, Any], out_root: Path, error_type: str, message: str, *, start: str,
+def record_lost_cell(config: CellConfig, out_root: Path, error_type: str, message: str, *, start: str,
                      wall_seconds: float) -> dict[str, Any]:
     """Store a failed result for a cell whose process died before writing one
     (killed, out of memory, a cluster job lost); the next run resumes it from
     its last checkpoint."""
-    from benchsuite.planning.plan import cell_id_for
     from benchsuite.common.provenance import command_line, now_iso, provenance
 
-    identity = config["identity"]
-    cell_id = cell_id_for(identity)
+    identity, cell_id = config.identity, config.cell_id
     result = {
         **failed_result(identity, error_type, message),
         "provenance": provenance(
-            config["runtime"].get("device", "unknown"), start, now_iso(), wall_seconds, None,
-            config["runtime"].get("command") or command_line(),
-            [identity["plugins"][k] for k in ("model", "dataset", "train_dataset")], identity.get("precision", "fp32"),
+            config.runtime.device, start, now_iso(), wall_seconds, None,
+            config.runtime.command or command_line(), identity.plugin_tags(), identity.precision,
         ),
     }
     CellDirectories(out_root).write_result(cell_id, result)

@@ -147,7 +147,7 @@ class PoolExecutor(Executor):
 
     def _devices(self, cells: list[Cell]) -> list[int] | None:
         """The GPUs to hand out, or None for CPU cells."""
-        devices = {str(c.config["runtime"].get("device", "auto")) for c in cells}
+        devices = {c.config.runtime.device for c in cells}
         explicit = sorted(d for d in devices if d.startswith("cuda:"))
         if explicit:
             raise ConfigError(f"--device {explicit[0]} with --executor pool: the pool hands out devices itself; "
@@ -177,7 +177,7 @@ class PoolExecutor(Executor):
         from benchsuite.training.distributed import per_process_batch
 
         for cell in cells:
-            per_process_batch(int(cell.identity["recipe"]["batch_size"]), self.ddp, where=f"cell {cell.label}")
+            per_process_batch(int(cell.identity.recipe["batch_size"]), self.ddp, where=f"cell {cell.label}")
 
     # ---------------------------------------------------------------- running
 
@@ -241,8 +241,7 @@ class PoolExecutor(Executor):
 
     def _launch(self, cell: Cell, position: int, total: int, out_root: Path, gpus: tuple[int, ...], threads: int,
                 progress: Progress) -> _Launch:
-        config = {**cell.config, "runtime": {**cell.config["runtime"], "executor": "pool", "ddp": self.ddp,
-                                             "threads": threads, "gpus": list(gpus) or None}}
+        config = cell.config.with_runtime(executor="pool", ddp=self.ddp, threads=threads, gpus=list(gpus) or None)
         env = {"OMP_NUM_THREADS": str(threads)}
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))

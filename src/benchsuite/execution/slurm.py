@@ -25,6 +25,7 @@ from typing import Any
 
 from benchsuite.contract import ConfigError
 from benchsuite.execution.base import Executor, read_executor_record, record_lost_cell, write_executor_record
+from benchsuite.planning.cell_config import CellConfig
 from benchsuite.planning.plan import Cell
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import now_iso
@@ -80,7 +81,7 @@ class CellJob:
     on time-out or preemption the same cell is resubmitted and resumes from its
     last checkpoint, so nothing but the cell config needs saving."""
 
-    def __init__(self, config: dict[str, Any], out_root: str, position: int = 1, total: int = 1,
+    def __init__(self, config: CellConfig, out_root: str, position: int = 1, total: int = 1,
                  quiet: bool = False):
         self.config = config
         self.out_root = out_root
@@ -113,10 +114,9 @@ class CellJob:
         return DelayedSubmission(CellJob(self.config, self.out_root, self.position, self.total, self.quiet))
 
     def _note_attempt(self, job_id: str) -> None:
-        from benchsuite.planning.plan import cell_id_for
 
         out_root = Path(self.out_root)
-        cell_id = cell_id_for(self.config["identity"])
+        cell_id = self.config.cell_id
         record = read_executor_record(out_root, cell_id) or {"executor": "slurm", "job_id": job_id}
         record["attempts"] = int(record.get("attempts", 0)) + 1
         record["running"] = {"host": socket.gethostname(), "pid": os.getpid(), "job_id": job_id,
@@ -232,7 +232,7 @@ class SlurmExecutor(Executor):
             from benchsuite.training.distributed import per_process_batch
 
             for cell in cells:
-                per_process_batch(int(cell.identity["recipe"]["batch_size"]), self.ddp, where=f"cell {cell.label}")
+                per_process_batch(int(cell.identity.recipe["batch_size"]), self.ddp, where=f"cell {cell.label}")
         executor = self._submitit_executor(out_root)
         store = CellDirectories(out_root)
         queued = self._already_queued(cells, out_root) if self.cluster == "slurm" else {}
@@ -245,7 +245,7 @@ class SlurmExecutor(Executor):
         jobs = []
         if to_submit:
             jobs = executor.submit_array([
-                CellJob({**c.config, "runtime": {**c.config["runtime"], "executor": "slurm", "ddp": self.ddp}},
+                CellJob(c.config.with_runtime(executor="slurm", ddp=self.ddp),
                         str(out_root), i, len(cells), self.quiet)
                 for i, c in enumerate(to_submit, start=1)])
         submitted_at = now_iso()

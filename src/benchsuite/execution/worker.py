@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from benchsuite.common.progress import Progress
+from benchsuite.planning.cell_config import CellConfig
 
 if TYPE_CHECKING:
     from benchsuite.training.distributed import Rendezvous
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class RankTask:
     """Everything a process needs to run (one rank of) one cell."""
 
-    config: dict[str, Any]
+    config: CellConfig
     out_root: str
     position: int = 1
     total: int = 1
@@ -62,7 +63,7 @@ def run_cell_in_process(task: RankTask) -> dict[str, Any]:
     out_root = Path(task.out_root)
     if task.rendezvous is None or task.rendezvous.world_size == 1:
         return run_cell(task.config, out_root, progress=progress, position=task.position, total=task.total)
-    device = resolve_device(task.config["runtime"].get("device", "auto"))
+    device = resolve_device(task.config.runtime.device)
     with distributed.process_group(task.rendezvous, device.type):
         return run_cell(task.config, out_root, progress=progress, position=task.position, total=task.total)
 

@@ -1,6 +1,6 @@
-"""The plan: every compatible (dataset, model) pair x seeds, as resolved cell configs.
+"""The plan: every compatible (dataset, model) pair x seeds, as typed cell configs.
 
-A cell config is a plain dict with two parts:
+A cell config (:mod:`benchsuite.planning.cell_config`) has two parts:
 
 - ``identity``: what the result depends on (dataset and its fingerprint, model,
   model config, recipe, seed, profile, precision, plugin versions); its hash is
@@ -11,15 +11,13 @@ A cell config is a plain dict with two parts:
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from benchsuite.contract import ConfigError, Dataset, DatasetSpec, ModelSpec, Task
 from benchsuite.contract.recipe import without_added_defaults
+from benchsuite.planning.cell_config import CellConfig, CellIdentity, CellRuntime, DataEntry, PluginTag
 from benchsuite.planning.options import (
     DataSource, Override, RunOptions, dataset_overrides, env_data_roots, env_key, parse_override, to_plain,
 )
@@ -30,29 +28,19 @@ from benchsuite.plugins.registry import Registered, Registry, unknown_name_messa
 @dataclass
 class Cell:
     cell_id: str
-    config: dict[str, Any]
+    config: CellConfig
 
     @property
-    def identity(self) -> dict[str, Any]:
-        return self.config["identity"]
+    def identity(self) -> CellIdentity:
+        return self.config.identity
 
     @property
     def label(self) -> str:
-        ident = self.identity
-        return f"{ident['dataset']}/{ident['model']}/{ident['profile']}/seed{ident['seed']}"
+        return self.config.label
 
 
-def cell_id_for(identity: dict[str, Any]) -> str:
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    readable = f"{identity['dataset']}.{identity['model']}.{identity['profile']}.s{identity['seed']}"
-    # plugin-chosen names become a directory name: keep it to one safe path component
-    readable = re.sub(r"[^A-Za-z0-9._+-]", "_", readable)
-    return f"{readable}.{digest}"
-
-
-def _plugin_tag(reg: Registered) -> dict[str, Any]:
-    return {"name": reg.plugin.name, "distribution": reg.plugin.distribution, "version": reg.plugin.version}
+def _plugin_tag(reg: Registered) -> PluginTag:
+    return PluginTag(reg.plugin.name, reg.plugin.distribution, reg.plugin.version)
 
 
 def resolve_data_sources(registry: Registry, options: RunOptions) -> dict[str, DataSource]:
@@ -107,10 +95,9 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
     if options.metrics:
         metric_tasks = {registry.metrics.get(n).spec.task for n in options.metrics}
 
-    def data_entry(name: str) -> dict[str, Any]:
+    def data_entry(name: str) -> DataEntry:
         src = sources.get(name, DataSource())
-        opts = {**src.options, **dataset_overrides(name, overrides)}
-        return {"root": str(src.root) if src.root else None, "options": opts}
+        return DataEntry(str(src.root) if src.root else None, {**src.options, **dataset_overrides(name, overrides)})
 
     model_tasks = {task for m in models for task in m.spec.tasks}
     checks = _DatasetChecks(check_audio)
@@ -119,7 +106,7 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
         dspec = dreg.spec
         eval_data = data_entry(dspec.name)
         # a dataset serving several tasks picks one with its `task` option; otherwise the spec's task holds
-        if "task" not in eval_data["options"] and dspec.task not in model_tasks:
+        if "task" not in eval_data.options and dspec.task not in model_tasks:
             continue
         task = checks.open(dspec, eval_data).task
         if metric_tasks is not None and task not in metric_tasks:
@@ -159,12 +146,12 @@ def _empty_plan_message(models: list[Registered], datasets: list[Registered], op
     return f"no compatible (dataset, model) pair{metrics}: models {pairs}; datasets {dsets}"
 
 
-def open_dataset(spec: DatasetSpec, entry: dict[str, Any]) -> Dataset:
-    """Open a dataset from a cell's ``runtime.data`` entry ({root, options})."""
-    root = Path(entry["root"]) if entry.get("root") else None
+def open_dataset(spec: DatasetSpec, entry: DataEntry) -> Dataset:
+    """Open a dataset from a cell's ``runtime.data`` entry."""
+    root = Path(entry.root) if entry.root else None
     if root is not None and not root.exists():
         raise ConfigError(f"data root for {spec.name!r} does not exist: {root}")
-    return spec.open(root, dict(entry.get("options") or {}))
+    return spec.open(root, dict(entry.options))
 
 
 class _DatasetChecks:
@@ -175,8 +162,8 @@ class _DatasetChecks:
         self.opened: dict[str, Dataset] = {}
         self.fingerprints: dict[str, str] = {}
 
-    def open(self, spec: DatasetSpec, entry: dict[str, Any]) -> Dataset:
-        key = json.dumps([spec.name, entry], sort_keys=True, default=str)
+    def open(self, spec: DatasetSpec, entry: DataEntry) -> Dataset:
+        key = json.dumps([spec.name, entry.to_plain()], sort_keys=True, default=str)
         if key not in self.opened:
             dataset = open_dataset(spec, entry)
             dataset.validate(check_audio=self.check_audio)
@@ -184,52 +171,52 @@ class _DatasetChecks:
             self.fingerprints[key] = dataset.fingerprint()
         return self.opened[key]
 
-    def fingerprint(self, spec: DatasetSpec, entry: dict[str, Any]) -> str:
+    def fingerprint(self, spec: DatasetSpec, entry: DataEntry) -> str:
         self.open(spec, entry)
-        return self.fingerprints[json.dumps([spec.name, entry], sort_keys=True, default=str)]
+        return self.fingerprints[json.dumps([spec.name, entry.to_plain()], sort_keys=True, default=str)]
 
 
 def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Registered, seed: int,
-               options: RunOptions, task: Task, eval_data: dict[str, Any], train_data: dict[str, Any],
+               options: RunOptions, task: Task, eval_data: DataEntry, train_data: DataEntry,
                checks: _DatasetChecks, model: ResolvedModel) -> Cell:
     dspec: DatasetSpec = dreg.spec
     mspec: ModelSpec = mreg.spec
     recipe, model_config = model.recipe, model.config
     treg = registry.datasets.get(train_name)
-    identity = {
-        "task": task.value,
-        "dataset": dspec.name,
-        "dataset_options": eval_data["options"],
-        "dataset_fingerprint": checks.fingerprint(dspec, eval_data),
-        "train_dataset": train_name,
-        "train_dataset_options": train_data["options"],
-        "train_dataset_fingerprint": checks.fingerprint(treg.spec, train_data),
-        "model": mspec.name,
-        "model_config": without_added_defaults(model_config, to_plain(model_config)),
-        "recipe": without_added_defaults(recipe, to_plain(recipe)),
-        "seed": seed,
-        "profile": options.profile,
-        "precision": options.precision,
-        "init_from": options.init_from,
-        "plugins": {"model": _plugin_tag(mreg), "dataset": _plugin_tag(dreg),
-                    "train_dataset": _plugin_tag(treg)},
-    }
-    runtime = {
-        "device": options.device,
-        "data": {dspec.name: eval_data, train_name: train_data},
-        "num_workers": options.num_workers,
-        "pin_memory": options.pin_memory,
-        "persistent_workers": options.persistent_workers,
-        "audio_cache": options.audio_cache,
-        "command": options.command,
-    }
-    return Cell(cell_id_for(identity), {"identity": identity, "runtime": runtime})
+    identity = CellIdentity(
+        task=task.value,
+        dataset=dspec.name,
+        dataset_options=dict(eval_data.options),
+        dataset_fingerprint=checks.fingerprint(dspec, eval_data),
+        train_dataset=train_name,
+        train_dataset_options=dict(train_data.options),
+        train_dataset_fingerprint=checks.fingerprint(treg.spec, train_data),
+        model=mspec.name,
+        model_config=without_added_defaults(model_config, to_plain(model_config)),
+        recipe=without_added_defaults(recipe, to_plain(recipe)),
+        seed=seed,
+        profile=options.profile,
+        precision=options.precision,
+        init_from=options.init_from,
+        plugins={"model": _plugin_tag(mreg), "dataset": _plugin_tag(dreg), "train_dataset": _plugin_tag(treg)},
+    )
+    runtime = CellRuntime(
+        device=options.device,
+        data={dspec.name: eval_data, train_name: train_data},
+        num_workers=options.num_workers,
+        pin_memory=options.pin_memory,
+        persistent_workers=options.persistent_workers,
+        audio_cache=options.audio_cache,
+        command=options.command,
+    )
+    config = CellConfig(identity, runtime)
+    return Cell(config.cell_id, config)
 
 
 def describe(cells: list[Cell]) -> str:
-    models = sorted({c.identity["model"] for c in cells})
-    datasets = sorted({c.identity["dataset"] for c in cells})
-    seeds = sorted({c.identity["seed"] for c in cells})
+    models = sorted({c.identity.model for c in cells})
+    datasets = sorted({c.identity.dataset for c in cells})
+    seeds = sorted({c.identity.seed for c in cells})
     return (f"{len(cells)} cell(s): {len(datasets)} dataset(s) [{', '.join(datasets)}] x {len(models)} model(s) "
             f"[{', '.join(models)}] x {len(seeds)} seed(s) {seeds}")
 
