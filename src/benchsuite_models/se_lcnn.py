@@ -20,9 +20,11 @@ The authors have not published their SE-LCNN code (nii-yamagishilab/PartialSpoof
   average pool, Linear(C, C/r) without bias, ReLU, Linear(C/r, C) without bias, sigmoid, channel
   scaling) with r = 2, the ``self.reduction = 2`` that PartialSpoof's model skeleton keeps under
   "squeeze-ro-extication" next to an (empty) ``m_se_pooling`` list;
-- the SE positions: one block after each of the LCNN's four max-pools.  This is our reading of the
-  skeleton's ``m_se_pooling`` name, not a published fact (unconfirmed): the paper's layer table was
-  not available to check it.  ``se_after_pools=False`` gives the LCNN-LSTM-sum P2SGrad network itself.
+- the SE positions: one block after each of the LCNN's four max-pools, our choice (unconfirmed).
+  The paper's layer table fixes them but was not available to check, and the skeleton's empty
+  ``m_se_pooling`` list does not say where its blocks sit.  Each block adds 2 C^2 / r parameters
+  (C = 32, 48, 64, 32 here: 8,448 in all), so the count below holds for this placement only.
+  ``se_after_pools=False`` gives the LCNN-LSTM-sum P2SGrad network itself (275,968).
 
 Scores: the cosine of the bona fide class (output index 1), as the reference's inference does.
 284,416 trainable parameters (LFCC filter bank and DCT are buffers here, frozen parameters there).
