@@ -1,6 +1,7 @@
 """PartialSpoof (Zhang et al., Interspeech 2021; IEEE/ACM TASLP 31:813-825, 2023), read from a
 user's copy in the layout of its Zenodo release (record 5766198, v1.2), whose archives unpack
-into one ``database/`` folder (``nii-yamagishilab/PartialSpoof:01_download_database.sh``):
+into one ``database/`` folder (``nii-yamagishilab/PartialSpoof:01_download_database.sh``; the same
+paths in ``zlin0/wedefense:egs/detection/partialspoof/v01_lcnnlstm/local/prepare_data.sh``):
 
 - ``{train,dev,eval}/con_wav/*.wav``: 16 kHz audio; ``{split}/{split}.lst``: the utterance ids
   (``config_ps/config_test_on_eval.py``);
@@ -39,7 +40,7 @@ PROTOCOL_DIR = Path("protocols") / "PartialSpoof_LA_cm_protocols"
 SEGMENT_DIR = "segment_labels"
 # the release's resolutions in seconds (TASLP 2023: 20 ms to 640 ms, and the 10 ms of v1.2)
 SEGMENT_RESOLUTIONS = ("0.01", "0.02", "0.04", "0.08", "0.16", "0.32", "0.64")
-_SEGLAB_NAME = re.compile(r"^(train|dev|eval)_seglab_(\d+(?:\.\d+)?)\.npy$")
+_SEGLAB_NAME = re.compile(r"^(train|dev|eval)_seglab_(\d+\.\d+)\.npy$")
 
 
 def find_database_folder(root: Path) -> Path:
@@ -54,9 +55,9 @@ def find_database_folder(root: Path) -> Path:
 
 def read_segment_labels(path: Path) -> dict[str, Any]:
     """One ``{split}_seglab_{resolution}.npy``: utterance id -> int8 array (1 bona fide, 0 spoof)."""
-    import numpy as np
-
     import pickle
+
+    import numpy as np
 
     try:
         with open(path, "rb") as handle:
@@ -140,7 +141,7 @@ class PartialSpoof(SpoofDataset):
         if folder.is_dir():
             for path in sorted(folder.iterdir()):
                 match = _SEGLAB_NAME.match(path.name)
-                if match and match.group(1) == split:
+                if match and match.group(1) == split and match.group(2) in SEGMENT_RESOLUTIONS:
                     found[match.group(2)] = path
         return found
 
