@@ -83,6 +83,7 @@ def make_sample_loss(recipe: Recipe, device: torch.device
             F.binary_cross_entropy_with_logits(logits.float()[:, 0], labels.float(), reduction="none"),
             torch.ones(len(labels), device=logits.device))
     if recipe.loss == "p2sgrad":
-        return lambda cosines, labels: (_p2sgrad_losses(cosines, labels), torch.ones(len(labels), device=cosines.device))
+        return lambda cosines, labels: (_p2sgrad_losses(cosines, labels),
+                                        torch.ones(len(labels), device=cosines.device))
     return lambda logits, labels: (F.cross_entropy(logits.float(), labels, reduction="none"),
                                    torch.ones(len(labels), device=logits.device))
