@@ -67,7 +67,6 @@ class SeLcnnConfig:
     se_reduction: int = 2  # PartialSpoof 03multireso/model.py self.reduction
     se_after_pools: bool = True  # False: the LCNN-LSTM-sum P2SGrad network without SE blocks
     embedding_dim: int = 64  # v_emd_dim
-    classes: int = 2  # v_out_class (index 1 = bona fide)
 
 
 class SqueezeExcitation(nn.Module):
@@ -129,7 +128,7 @@ class SeLcnn(nn.Module):
         self.blstm = nn.ModuleList([nn.LSTM(hidden, hidden // 2, bidirectional=True, batch_first=True)
                                     for _ in range(2)])
         self.embedding = nn.Linear(hidden, config.embedding_dim)
-        self.classes = CosineClasses(config.embedding_dim, config.classes)
+        self.classes = CosineClasses(config.embedding_dim, 2)  # v_out_class: spoof, bona fide (index 1)
 
     def min_samples(self) -> int:
         return (self.MIN_FRAMES - 1) * self.config.hop_length
