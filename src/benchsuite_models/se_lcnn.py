@@ -111,7 +111,7 @@ def se_lcnn_body(dropout: float, reduction: int, with_se: bool) -> nn.Sequential
 
 
 class SeLcnn(nn.Module):
-    """``forward(waveforms [batch, samples]) -> [batch, classes]`` cosines (index 1 = bona fide)."""
+    """``forward(waveforms [batch, samples]) -> [batch, 2]`` cosines (index 1 = bona fide)."""
 
     MIN_FRAMES = 16  # four 2x2 max-pools
 
