@@ -18,8 +18,10 @@ Optimizer = Literal["adam", "adamw", "sgd", "rmsprop"]
 # none | cosine (per step, to lr_min) | step (x gamma every step_epochs) |
 # exponential (warm-up epochs, then per-step exponential decay to lr_min)
 Scheduler = Literal["none", "cosine", "step", "exponential"]
-# "none": estimators that fit and score without a loss (GMMs)
-Loss = Literal["weighted_ce", "ce", "bce", "softmax", "am_softmax", "aam_softmax", "none"]
+# "none": estimators that fit and score without a loss (GMMs); "p2sgrad": mean squared error between
+# the outputs (cosines of the class angles) and the one-hot label (X. Zhang et al., CVPR 2019, as in
+# nii-yamagishilab/project-NN-Pytorch-scripts core_modules/p2sgrad.py)
+Loss = Literal["weighted_ce", "ce", "bce", "softmax", "am_softmax", "aam_softmax", "p2sgrad", "none"]
 TrainCrop = Literal["random", "first", "full"]
 EvalCrop = Literal["first", "full", "chunked"]
 Selection = Literal["dev_eer", "dev_loss", "dev_accuracy", "last"]  # dev only, never eval

@@ -55,7 +55,17 @@ def make_loss(recipe: Recipe, device: torch.device) -> Callable[[torch.Tensor, t
         return lambda logits, labels: F.cross_entropy(logits.float(), labels)
     if recipe.loss == "bce":
         return lambda logits, labels: F.binary_cross_entropy_with_logits(logits.float()[:, 0], labels.float())
-    raise ConfigError(f"recipe loss {recipe.loss!r}: expected weighted_ce, ce, bce, softmax, am_softmax or aam_softmax")
+    if recipe.loss == "p2sgrad":
+        return lambda cosines, labels: _p2sgrad_losses(cosines, labels).mean()
+    raise ConfigError(f"recipe loss {recipe.loss!r}: expected weighted_ce, ce, bce, softmax, am_softmax, aam_softmax "
+                      "or p2sgrad")
+
+
+def _p2sgrad_losses(cosines: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per sample: the mean over classes of (cos theta_j - [j == label])^2; their batch mean is the
+    reference's ``MSELoss`` over the whole [batch, classes] matrix."""
+    one_hot = F.one_hot(labels, cosines.shape[1]).to(torch.float32)
+    return (cosines.float() - one_hot).pow(2).mean(dim=1)
 
 
 def make_sample_loss(recipe: Recipe, device: torch.device
@@ -72,5 +82,8 @@ def make_sample_loss(recipe: Recipe, device: torch.device
         return lambda logits, labels: (
             F.binary_cross_entropy_with_logits(logits.float()[:, 0], labels.float(), reduction="none"),
             torch.ones(len(labels), device=logits.device))
+    if recipe.loss == "p2sgrad":
+        return lambda cosines, labels: (_p2sgrad_losses(cosines, labels),
+                                        torch.ones(len(labels), device=cosines.device))
     return lambda logits, labels: (F.cross_entropy(logits.float(), labels, reduction="none"),
                                    torch.ones(len(labels), device=logits.device))
