@@ -119,10 +119,10 @@ def test_la2019_each_split_uses_its_own_asv_scores(la2019_parent: Path) -> None:
 
 
 def test_la2019_without_asv_score_files_has_no_asv_scores(tmp_path: Path) -> None:
-    """The generated synth-la corpus ships no ASV scores: loading still works."""
+    """A copy without the ASV score files (e.g. only the CM part unpacked) still loads."""
     la = build_la2019(tmp_path, asv_scores=False, audio=False)
-    dataset = ASVspoof2019LA(la, {}, name="synth-la")
-    assert dataset.name == "synth-la"
+    dataset = ASVspoof2019LA(la, {}, name="copy")
+    assert dataset.name == "copy"
     assert all(dataset.load_split(s).asv_scores is None for s in ("train", "dev", "eval"))
     assert "asv_scores" not in dataset.statistics()["splits"]["eval"]
 

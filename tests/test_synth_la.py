@@ -41,16 +41,31 @@ def protocol(corpus: Path, split: str) -> list[re.Match]:
     return matches  # type: ignore[return-value]
 
 
+def enrolment(corpus: Path, split: str) -> dict[str, list[str]]:
+    """speaker -> enrolment utterances from the ASV enrolment lists, and "*" -> all of them."""
+    if split == "train":
+        return {}
+    out: dict[str, list[str]] = {"*": []}
+    for sex in ("female", "male"):
+        path = corpus / "ASVspoof2019_LA_asv_protocols" / f"ASVspoof2019.LA.asv.{split}.{sex}.trn.txt"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            speaker, utts = line.split(" ")
+            out[speaker] = utts.split(",")
+            out["*"] += out[speaker]
+    return out
+
+
 def test_layout_protocol_lines_and_audio_format(corpus: Path) -> None:
     assert sorted(p.name for p in corpus.iterdir()) == [
-        "ASVspoof2019_LA_cm_protocols", "ASVspoof2019_LA_dev", "ASVspoof2019_LA_eval", "ASVspoof2019_LA_train",
-        "synth-la.json"]
-    assert not list(corpus.glob("*asv*scores*"))  # no ASV scores: the t-DCF is not applicable
+        "ASVspoof2019_LA_asv_protocols", "ASVspoof2019_LA_asv_scores", "ASVspoof2019_LA_cm_protocols",
+        "ASVspoof2019_LA_dev", "ASVspoof2019_LA_eval", "ASVspoof2019_LA_train", "synth-la.json"]
     for split in ("train", "dev", "eval"):
         lines = protocol(corpus, split)
         assert len(lines) == SMALL[split]
         flac_dir = corpus / f"ASVspoof2019_LA_{split}" / "flac"
-        assert sorted(p.name for p in flac_dir.iterdir()) == sorted(f"{m.group(2)}.flac" for m in lines)
+        # dev and eval also hold the ASV enrolment utterances, as in the 2019 release
+        expected = {f"{m.group(2)}.flac" for m in lines} | {f"{u}.flac" for u in enrolment(corpus, split).get("*", [])}
+        assert {p.name for p in flac_dir.iterdir()} == expected
         for m in lines:
             speaker, utt, system, key = m.groups()
             assert utt.startswith(PREFIX[split])
@@ -144,7 +159,10 @@ def test_opens_through_the_la2019_reader_and_the_registry(tmp_path: Path, monkey
     assert dataset.root.name.startswith(f"synth-la-v{synth_la.GENERATOR_VERSION}-seed2-24-14-30-")
     dataset.validate(check_audio=True)
     eval_split = dataset.load_split("eval")
-    assert eval_split.asv_scores is None
+    assert eval_split.asv_scores is not None  # read from ASVspoof2019_LA_asv_scores/ by the 2019 reader
+    n_bonafide = sum(u.label == "bonafide" for u in eval_split.utterances)
+    assert (len(eval_split.asv_scores.target), len(eval_split.asv_scores.nontarget),
+            len(eval_split.asv_scores.spoof)) == (n_bonafide, n_bonafide, len(eval_split.utterances) - n_bonafide)
     assert {u.attack for u in eval_split.utterances} == {"-", *EVAL_ATTACKS}
     assert Counter(u.label for u in dataset.load_split("train").utterances)["bonafide"] == 5
     # second use: the cached copy, no regeneration
@@ -220,3 +238,58 @@ def test_a_simple_countermeasure_is_better_than_chance_but_not_perfect() -> None
     easy = np.mean([per_attack[a] for a in ("A07", "A08")])  # close variants of training systems
     subtle = np.mean([per_attack[a] for a in ("A17", "A18")])  # unseen, subtle
     assert easy < 0.2 and subtle > 0.3 and subtle > easy + 0.2, per_attack
+
+
+ASV_TRIAL = re.compile(r"^(LA_\d{4}) (LA_[DE]_\d{7}) (bonafide|A\d\d) (target|nontarget|spoof)$")
+
+
+def test_asv_side_in_the_2019_layout_with_scores_of_a_real_verifier(corpus: Path) -> None:
+    """Enrolment lists, trial lists and score files as the 2019 LA release names and formats them;
+    every CM utterance is a trial, the scores come from the GMM-UBM verifier in trial order."""
+    for split in ("dev", "eval"):
+        cm = {m.group(2): m for m in protocol(corpus, split)}
+        enrolled = enrolment(corpus, split)
+        assert sorted(k for k in enrolled if k != "*") == sorted({m.group(1) for m in cm.values()})
+        assert all(len(utts) == 5 for k, utts in enrolled.items() if k != "*")
+        assert not set(enrolled["*"]) & set(cm)  # enrolment audio is never a CM trial
+        trial_lines = (corpus / "ASVspoof2019_LA_asv_protocols" / f"ASVspoof2019.LA.asv.{split}.gi.trl.txt"
+                       ).read_text(encoding="utf-8").splitlines()
+        trials = [ASV_TRIAL.match(line) for line in trial_lines]
+        assert all(trials), trial_lines[:3]
+        for t in trials:
+            speaker, utt, source, key = t.groups()
+            m = cm[utt]
+            if key == "spoof":
+                assert (source, speaker) == (m.group(3), m.group(1))
+            else:
+                assert source == "bonafide" and m.group(4) == "bonafide"
+                assert (speaker == m.group(1)) == (key == "target")
+        keys = Counter(t.group(4) for t in trials)
+        n_bonafide = sum(m.group(4) == "bonafide" for m in cm.values())
+        assert keys == {"target": n_bonafide, "nontarget": n_bonafide, "spoof": len(cm) - n_bonafide}
+        score_lines = (corpus / "ASVspoof2019_LA_asv_scores" / f"ASVspoof2019.LA.asv.{split}.gi.trl.scores.txt"
+                       ).read_text(encoding="utf-8").splitlines()
+        assert [line.split()[:2] for line in score_lines] == [[t.group(3), t.group(4)] for t in trials]
+        scores = {k: np.array([float(line.split()[2]) for line in score_lines if line.split()[1] == k])
+                  for k in ("target", "nontarget")}
+        assert np.isfinite(scores["target"]).all() and scores["target"].mean() > scores["nontarget"].mean()
+
+
+def test_the_verifier_adapts_towards_its_speaker_and_scores_it_higher() -> None:
+    from benchsuite_synth import _asv
+
+    rng = np.random.default_rng(0)
+    background = rng.normal(0.0, 1.0, (4000, 3))
+    ubm = _asv.train_ubm(background, rng)
+    speaker_frames = rng.normal(0.8, 0.5, (300, 3))
+    model = _asv.adapt_speaker(ubm, speaker_frames)
+    # MAP moves the means the frames touch towards the frames, and leaves weights and variances alone
+    assert np.allclose(model.weights, ubm.weights) and np.allclose(model.variances, ubm.variances)
+    assert np.linalg.norm(model.means - speaker_frames.mean(0), axis=1).min() < \
+        np.linalg.norm(ubm.means - speaker_frames.mean(0), axis=1).min()
+    same = _asv.llr_score(model, ubm, rng.normal(0.8, 0.5, (200, 3)))
+    other = _asv.llr_score(model, ubm, rng.normal(-0.8, 0.5, (200, 3)))
+    assert same > 0.0 > other
+    wave = np.sin(2 * np.pi * 200 * np.arange(16000) / 16000).astype(np.float32) * 0.1
+    frames = _asv.features(wave)
+    assert frames.shape[1] == 2 * _asv.N_MFCC and np.allclose(frames.mean(axis=0), 0.0, atol=1e-9)

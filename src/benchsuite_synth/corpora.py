@@ -104,7 +104,8 @@ def benchsuite_register_datasets(register: Callable[[DatasetSpec], None]) -> Non
             f"source-filter bona fide speech; attacks A01-A06 in train/dev, A07-A19 in eval (A16 = A04, "
             f"A19 = A06, four families unseen in training). Default {sizes.train}/{sizes.dev}/{sizes.eval} "
             f"utterances of {sizes.min_seconds:g}-{sizes.max_seconds:g} s, {sizes.bonafide_fraction:.0%} bona fide; "
-            f"options seed, {', '.join(synth_la.SIZE_OPTIONS)}. No ASV scores, so no t-DCF."),
+            f"options seed, {', '.join(synth_la.SIZE_OPTIONS)}. ASV protocols and the scores of a GMM-UBM verifier "
+            f"run on the generated audio, so the legacy and revised min t-DCF are computed."),
     ))
     vox = synth_vox.SynthVoxSizes()
     register(DatasetSpec(

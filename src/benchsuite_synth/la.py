@@ -17,7 +17,13 @@ the default benchmark runs on a corpus generated here:
   training, and A17/A18 are the subtle ones;
 * every utterance, bona fide or spoof, then passes the same kind of recording
   channel (a spectral slope and background noise drawn per utterance), so the
-  channel is no cue.
+  channel is no cue;
+* an ASV side as in the 2019 release: extra bona fide enrolment utterances of every
+  dev and eval speaker, ASV trials (each bona fide utterance as a target trial of
+  its speaker and a non-target trial of another speaker of the same sex, each spoof
+  as a spoof trial of its target speaker) in ``ASVspoof2019_LA_asv_protocols/``, and
+  the scores of a GMM-UBM verifier (:mod:`._asv`) trained and run on this audio in
+  ``ASVspoof2019_LA_asv_scores/``, so that the t-DCF can be computed.
 
 All draws come from generators seeded by ``(seed, split, index)``: the same
 seed gives byte-identical protocols and audio, whatever the number of worker
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -38,7 +44,7 @@ from . import _voice as v
 GENERATOR = "synth-la"
 # Bump whenever the audio or protocols change for the same options: cached
 # corpora are keyed by it, so a new generator never reuses a stale corpus.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: the ASV side (enrolment audio, ASV protocols and scores)
 MANIFEST = "synth-la.json"
 
 SPLITS = ("train", "dev", "eval")
@@ -48,6 +54,13 @@ AUDIO_DIR = {split: f"ASVspoof2019_LA_{split}" for split in SPLITS}
 PROTOCOL_DIR = "ASVspoof2019_LA_cm_protocols"
 PROTOCOL = {"train": "ASVspoof2019.LA.cm.train.trn.txt", "dev": "ASVspoof2019.LA.cm.dev.trl.txt",
             "eval": "ASVspoof2019.LA.cm.eval.trl.txt"}
+ASV_SPLITS = ("dev", "eval")
+ASV_PROTOCOL_DIR = "ASVspoof2019_LA_asv_protocols"
+ASV_SCORE_DIR = "ASVspoof2019_LA_asv_scores"
+ASV_TRIALS = {split: f"ASVspoof2019.LA.asv.{split}.gi.trl.txt" for split in ASV_SPLITS}
+ASV_SCORES = {split: f"ASVspoof2019.LA.asv.{split}.gi.trl.scores.txt" for split in ASV_SPLITS}
+ASV_ENROLMENT = {(split, sex): f"ASVspoof2019.LA.asv.{split}.{sex}.trn.txt"
+                 for split in ASV_SPLITS for sex in ("female", "male")}
 TRAIN_ATTACKS = tuple(f"A{i:02d}" for i in range(1, 7))
 EVAL_ATTACKS = tuple(f"A{i:02d}" for i in range(7, 20))
 # speaker ids of the real corpus, so that per-speaker breakdowns look familiar
@@ -59,6 +72,10 @@ SPEAKERS = {
 # streams of the seed that are not per-utterance
 _STREAM_SPEAKERS = 101
 _STREAM_LAYOUT = 102
+_STREAM_ENROLMENT = 103
+_STREAM_UBM = 104
+# enrolment utterances draw their audio from item indices above every protocol item's
+_ENROLMENT_INDEX = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,7 @@ class SynthLaSizes:
     speakers_eval: int = 67
     min_seconds: float = 1.0
     max_seconds: float = 4.0
+    enrolment_per_speaker: int = 5  # bona fide enrolment utterances of every dev and eval speaker (ASV side)
 
     def __post_init__(self) -> None:
         for split in SPLITS:
@@ -89,6 +107,10 @@ class SynthLaSizes:
         if not 0.0 < self.bonafide_fraction < 1.0:
             raise ConfigError(f"synth-la option bonafide_fraction={self.bonafide_fraction!r}: expected a fraction "
                               f"between 0 and 1")
+        if isinstance(self.enrolment_per_speaker, bool) or not isinstance(self.enrolment_per_speaker, int) or \
+                not 1 <= self.enrolment_per_speaker <= 50:
+            raise ConfigError(f"synth-la option enrolment_per_speaker={self.enrolment_per_speaker!r}: expected an "
+                              f"integer from 1 to 50")
         if not 0.3 <= self.min_seconds <= self.max_seconds <= 30.0:
             raise ConfigError(f"synth-la options min_seconds={self.min_seconds!r}, max_seconds={self.max_seconds!r}: "
                               f"expected 0.3 <= min_seconds <= max_seconds <= 30")
@@ -470,6 +492,104 @@ def synthesise(seed: int, item: Item) -> np.ndarray:
     return v.normalise_level(v.istft(spec, plan.n_samples), rng)
 
 
+def enrolment_items(seed: int, sizes: SynthLaSizes, protocol_items: Sequence[Item]) -> list[Item]:
+    """The ASV enrolment utterances of every dev and eval speaker: bona fide, not in the CM protocols."""
+    used = {int(it.utt_id.rsplit("_", 1)[1]) for it in protocol_items}
+    items: list[Item] = []
+    for split in ASV_SPLITS:
+        rng = v.item_rng(seed, _STREAM_ENROLMENT, SPLIT_INDEX[split])
+        speakers = sizes.speakers(split)
+        count = len(speakers) * sizes.enrolment_per_speaker
+        seconds = v.durations(rng, count, sizes.min_seconds, sizes.max_seconds)
+        ids = _unique_ids(rng, count, used)
+        for k in range(count):
+            speaker_index = k // sizes.enrolment_per_speaker
+            items.append(Item(split, _ENROLMENT_INDEX + k, f"{PREFIX[split]}_{ids[k]}", speakers[speaker_index],
+                              speaker_index, "-", float(seconds[k])))
+    return items
+
+
+def speaker_sex(seed: int, split: str, speaker_index: int) -> str:
+    """"female" or "male", as the voice was drawn (the two pitch ranges do not overlap)."""
+    return "female" if speaker_voice(seed, split, speaker_index).f0_median >= 160.0 else "male"
+
+
+@dataclass(frozen=True)
+class AsvTrial:
+    claimed_speaker: str
+    utt_id: str
+    source: str  # "bonafide" or the attack
+    key: str  # target | nontarget | spoof
+
+    def protocol_line(self) -> str:
+        return f"{self.claimed_speaker} {self.utt_id} {self.source} {self.key}"
+
+
+def asv_trials(seed: int, sizes: SynthLaSizes, items: Sequence[Item], split: str) -> list[AsvTrial]:
+    """Every CM utterance of ``split`` as ASV trials, in protocol order: a bona fide one is a target
+    trial of its speaker and a non-target trial of the next speaker of the same sex (of any other
+    speaker when it has none); a spoof is a spoof trial of the speaker it imitates."""
+    speakers = sizes.speakers(split)
+    sex = [speaker_sex(seed, split, i) for i in range(len(speakers))]
+    trials: list[AsvTrial] = []
+    for item in (it for it in items if it.split == split):
+        if item.system != "-":
+            trials.append(AsvTrial(item.speaker, item.utt_id, item.system, "spoof"))
+            continue
+        trials.append(AsvTrial(item.speaker, item.utt_id, "bonafide", "target"))
+        n = len(speakers)
+        others = [(item.speaker_index + step) % n for step in range(1, n)]
+        same_sex = [j for j in others if sex[j] == sex[item.speaker_index]]
+        if others:
+            trials.append(AsvTrial(speakers[(same_sex or others)[0]], item.utt_id, "bonafide", "nontarget"))
+    return trials
+
+
+def write_asv_side(root: Path, seed: int, sizes: SynthLaSizes, items: Sequence[Item],
+                   enrolment: Sequence[Item]) -> dict[str, Any]:
+    """Train the GMM-UBM verifier of :mod:`._asv` on the bona fide training audio, enrol every dev/eval
+    speaker and score every trial; write the ASV protocols and score files of the 2019 LA release."""
+    import soundfile
+
+    from . import _asv
+
+    def feats(item: Item) -> np.ndarray:
+        wave, _ = soundfile.read(str(root / AUDIO_DIR[item.split] / "flac" / f"{item.utt_id}.flac"), dtype="float32")
+        return _asv.features(wave)
+
+    ubm = _asv.train_ubm_on([feats(it) for it in items if it.split == "train" and it.system == "-"],
+                            seed=int(v.item_rng(seed, _STREAM_UBM).integers(2 ** 31)))
+    (root / ASV_PROTOCOL_DIR).mkdir()
+    (root / ASV_SCORE_DIR).mkdir()
+    summary: dict[str, Any] = {}
+    for split in ASV_SPLITS:
+        enrolled: dict[str, list[Item]] = {}
+        for item in (it for it in enrolment if it.split == split):
+            enrolled.setdefault(item.speaker, []).append(item)
+        models = {spk: _asv.adapt_speaker(ubm, np.vstack([feats(it) for it in utts]))
+                  for spk, utts in enrolled.items()}
+        for sex in ("female", "male"):
+            lines = [f"{spk} {','.join(it.utt_id for it in utts)}" for spk, utts in enrolled.items()
+                     if speaker_sex(seed, split, utts[0].speaker_index) == sex]
+            (root / ASV_PROTOCOL_DIR / ASV_ENROLMENT[(split, sex)]).write_text(
+                "".join(line + "\n" for line in lines), encoding="utf-8")
+        trials = asv_trials(seed, sizes, items, split)
+        by_id = {it.utt_id: it for it in items if it.split == split}
+        cache: dict[str, np.ndarray] = {}
+        scores = []
+        for trial in trials:
+            if trial.utt_id not in cache:
+                cache[trial.utt_id] = feats(by_id[trial.utt_id])
+            scores.append(_asv.llr_score(models[trial.claimed_speaker], ubm, cache[trial.utt_id]))
+        (root / ASV_PROTOCOL_DIR / ASV_TRIALS[split]).write_text(
+            "".join(t.protocol_line() + "\n" for t in trials), encoding="utf-8")
+        (root / ASV_SCORE_DIR / ASV_SCORES[split]).write_text(
+            "".join(f"{t.source} {t.key} {score:.6f}\n" for t, score in zip(trials, scores)), encoding="utf-8")
+        summary[split] = {key: sum(1 for t in trials if t.key == key) for key in ("target", "nontarget", "spoof")}
+    return {"asv_system": "GMM-UBM, 64 diagonal components, MFCC+delta, MAP means (r=16); see benchsuite_synth._asv",
+            "asv_trials": summary}
+
+
 def _write_chunk(job: tuple[int, str, list[Item]]) -> None:
     seed, root, items = job
     for item in items:
@@ -491,11 +611,14 @@ def generate_synth_la(out_dir: Path, *, seed: int = 0, workers: int | None = Non
             (root / AUDIO_DIR[split] / "flac").mkdir(parents=True)
             lines = [it.protocol_line() for it in items if it.split == split]
             (root / PROTOCOL_DIR / PROTOCOL[split]).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        v.write_items(_write_chunk, seed, root, items, workers)
+        enrolment = enrolment_items(seed, config, items)
+        v.write_items(_write_chunk, seed, root, [*items, *enrolment], workers)
         counts = {split: {"bonafide": sum(1 for it in items if it.split == split and it.system == "-"),
                           "spoof": sum(1 for it in items if it.split == split and it.system != "-")}
                   for split in SPLITS}
-        return {"counts": counts, "attacks": {name: description for name, (description, _) in ATTACKS.items()}}
+        asv = write_asv_side(root, seed, config, items, enrolment)
+        return {"counts": counts, "attacks": {name: description for name, (description, _) in ATTACKS.items()},
+                **asv}
 
     return v.generate_corpus(out_dir, generator=GENERATOR, version=GENERATOR_VERSION, manifest=MANIFEST,
                              sizes_class=SynthLaSizes, seed=seed, sizes=sizes, write=write)
