@@ -22,6 +22,7 @@ import numpy as np
 from benchsuite.api import Baseline
 from benchsuite.storage.store import ResultsStore
 from benchsuite.scoring.det import AsvOperatingPoint, DetSweep, min_dcf, min_tdcf_legacy, min_tdcf_revised
+from benchsuite_metrics.bootstrap import bootstrap_eer_interval
 
 # the organisers' ASV operating point on 2019 LA eval (FACTS 1.3), so no ASV score file is needed
 ASV_2019_EVAL = AsvOperatingPoint(threshold=-5.68005, eer=0.0245778, pfa=0.024605, pmiss=0.024581,
@@ -98,8 +99,10 @@ def _spoof_split(plan: CellPlan, split: str, attacks: Sequence[str], path: Path)
     sweep = DetSweep.from_scores(bonafide, np.round(np.concatenate(list(by_attack.values())), 6))
     breakdown = {"attack": {a: {"eer": DetSweep.from_scores(bonafide, np.round(s, 6)).eer()}
                             for a, s in by_attack.items()}}
+    interval = bootstrap_eer_interval(sweep, resamples=200, seed=0)
     return {"eer": sweep.eer(), "min_tdcf_legacy": min_tdcf_legacy(sweep, ASV_2019_EVAL),
-            "min_tdcf_revised": min_tdcf_revised(sweep, ASV_2019_EVAL), "breakdown": breakdown}
+            "min_tdcf_revised": min_tdcf_revised(sweep, ASV_2019_EVAL), "breakdown": breakdown,
+            "eer_ci95": [interval.low, interval.high]}
 
 
 def _verify_split(plan: CellPlan, split: str, path: Path) -> dict[str, Any]:
@@ -133,6 +136,7 @@ def write_cell(root: Path, plan: CellPlan) -> dict[str, Any]:
     store.write_config(cell_id, _config(plan))
     metrics: dict[str, dict[str, float | None]] = {}
     breakdown: dict[str, Any] = {}
+    extra: dict[str, dict[str, Any]] = {}
     notes: dict[str, dict[str, str]] = {}
     keys: list[str] = []
     if plan.status == "done":
@@ -142,6 +146,7 @@ def write_cell(root: Path, plan: CellPlan) -> dict[str, Any]:
                 attacks = plan.attacks if split == "eval" else ("A01", "A02")
                 computed = _spoof_split(plan, split, attacks, path)
                 metrics[split] = {"eer": computed["eer"]}
+                extra[split] = {"eer_ci95": computed["eer_ci95"]}
                 for key in ("min_tdcf_legacy", "min_tdcf_revised"):
                     metrics[split][key] = computed[key] if plan.with_tdcf else None
                 if not plan.with_tdcf:
@@ -175,7 +180,7 @@ def write_cell(root: Path, plan: CellPlan) -> dict[str, Any]:
         "metric_info": {k: METRIC_INFO[k] for k in keys},
         "breakdown": breakdown,
         "notes": notes,
-        "extra": {},
+        "extra": extra,
         "selection": {"rule": "dev_eer", "epoch": 3, "value": (metrics.get("dev") or {}).get("eer")},
         "training": {"epochs_run": 3 if plan.status == "done" else 1, "best_epoch": 3, "resumed_from_epoch": None,
                      "train_seconds": plan.wall_seconds * 0.9, "eval_seconds": plan.wall_seconds * 0.05,

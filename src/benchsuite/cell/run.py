@@ -319,7 +319,9 @@ class _Cell:
         described = describe_identity(self.ident)
         return {
             **described,
-            "dataset": {**described["dataset"], "eval_split": evaluation.name, "dev_split": dev.name if dev else None},
+            "dataset": {**described["dataset"], "eval_split": evaluation.name, "dev_split": dev.name if dev else None,
+                        # a corpus the suite generates has no published results; the leaderboard says so
+                        "generated": bool(self.registry.datasets.get(self.ident.dataset).spec.embedded)},
             "model": {**described["model"], "params": int(params), "output": self.spec.output},
             "metrics": results,
             "metric_info": info,

@@ -57,6 +57,12 @@ def fmt_ci(stats: SeedStats | None, column: MetricColumn) -> str:
     return f"[{fmt_value(stats.ci_low, column)}, {fmt_value(stats.ci_high, column)}]"
 
 
+def fmt_interval(interval: tuple[float, float] | None, column: MetricColumn) -> str:
+    if interval is None:
+        return "—"
+    return f"[{fmt_value(interval[0], column)}, {fmt_value(interval[1], column)}]"
+
+
 def column_heading(column: MetricColumn) -> str:
     """The label with its unit, e.g. ``EER (%)``."""
     return f"{column.label} (%)" if column.percent else column.label
