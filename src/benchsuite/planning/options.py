@@ -237,6 +237,11 @@ def _coerce(value: Any, current: Any, where: str) -> Any:
     return value
 
 
+def _as_tuple_field(value: Any, item: dataclasses.Field) -> Any:
+    """A YAML list for a tuple field whose current value is None (``margin_ramp_epochs=[1, 5]``)."""
+    return tuple(value) if isinstance(value, list) and "tuple[" in str(item.type) else value
+
+
 def apply_model_overrides(model_name: str, recipe: Recipe, config: Any, overrides: list[Override]) -> tuple[Recipe, Any]:
     """Route each override to the recipe (a Recipe field) or the model config
     (a field of the model's config dataclass); anything else is an error."""
@@ -248,9 +253,11 @@ def apply_model_overrides(model_name: str, recipe: Recipe, config: Any, override
         if ov.scope != "model" or ov.target not in ("*", model_name):
             continue
         if ov.key in recipe_fields:
-            recipe_changes[ov.key] = _coerce(ov.value, getattr(recipe, ov.key), ov.where)
+            recipe_changes[ov.key] = _as_tuple_field(_coerce(ov.value, getattr(recipe, ov.key), ov.where),
+                                                     recipe_fields[ov.key])
         elif ov.key in config_fields:
-            config_changes[ov.key] = _coerce(ov.value, getattr(config, ov.key), ov.where)
+            config_changes[ov.key] = _as_tuple_field(_coerce(ov.value, getattr(config, ov.key), ov.where),
+                                                     config_fields[ov.key])
         elif ov.target != "*":
             known = sorted(set(recipe_fields) | set(config_fields))
             hint = did_you_mean(ov.key, known, cutoff=0.6)
