@@ -16,11 +16,10 @@ from benchsuite.planning.plan import build_plan
 from benchsuite.planning.sweeps import (
     describe_matrix, parse_sweep_option, plan_matrix, split_values, sweep_from_config, sweep_spec,
 )
-from benchsuite.plugins.registry import build_registry
+from benchsuite.testing import registry_with
 from benchsuite.training.data_knobs import Standardise, WhiteNoise, per_speaker
 from builders_core import TESTPLUGIN, run_cli, write_tiny_la
 
-LOADED = "testplugin,asvspoof,spoof-metrics"
 QUIET = Progress(quiet=True)
 
 
@@ -31,9 +30,8 @@ def tiny_la(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def registry(monkeypatch):
-    monkeypatch.syspath_prepend(str(TESTPLUGIN))
-    monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", LOADED)
-    yield build_registry()
+    monkeypatch.syspath_prepend(str(TESTPLUGIN))  # tiny-cnn, with the LA reader and the spoof metrics
+    return registry_with("testplugin")
 
 
 def _options(root: Path, out: Path, sweeps=(), config=None, **kw) -> RunOptions:
@@ -49,6 +47,7 @@ def test_sweep_values_parse_with_lists_and_data_scope():
     axis = parse_sweep_option("data.synth-emo.utts_per_style=2,3")
     assert axis.key == "dataset.synth-emo.utts_per_style" and axis.values == (2, 3)
     assert parse_sweep_option("recipe.utterances_per_speaker=[5,145],20").values == ([5, 145], 20)
+    assert parse_sweep_option("recipe.lr=1e-3,3e-3").values == (0.001, 0.003)  # numbers, not YAML 1.1 strings
     with pytest.raises(ConfigError, match="given twice"):
         parse_sweep_option("recipe.lr=0.1,0.1")
     with pytest.raises(ConfigError, match="no sweep key"):

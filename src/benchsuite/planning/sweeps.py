@@ -38,7 +38,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import yaml
 
 from benchsuite.contract import ConfigError
-from benchsuite.planning.options import Override, RunOptions, parse_override
+from benchsuite.planning.options import Override, RunOptions, _yaml_11_number, parse_override
 from benchsuite.planning.plan import Cell, build_plan, describe
 from benchsuite.planning.recipes import resolve_models
 from benchsuite.plugins.registry import Registry, unknown_name_message
@@ -116,10 +116,17 @@ def split_values(text: str) -> list[str]:
 
 
 def _yaml_value(text: str, where: str) -> Any:
+    """A YAML value; ``1e-3`` (a string to YAML 1.1) is the number researchers mean, so the
+    sweep's values, tables and plots hold the value the recipe gets."""
     try:
-        return yaml.safe_load(text) if text else ""
+        value = yaml.safe_load(text) if text else ""
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: cannot parse value {text!r} as YAML") from exc
+    return _as_number(value)
+
+
+def _as_number(value: Any) -> Any:
+    return _yaml_11_number(value) if isinstance(value, str) else value
 
 
 def parse_sweep_option(text: str) -> SweepAxis:
@@ -160,7 +167,7 @@ def sweep_from_config(section: Any, path: Path) -> SweepSpec:
     for key, values in axes_section.items():
         if not isinstance(values, list):
             raise ConfigError(f"{where}.{key}: expected a list of values, got {values!r}")
-        axes.append(_axis(canonical_key(str(key), f"{where}.{key}"), values, f"{where}.{key}"))
+        axes.append(_axis(canonical_key(str(key), f"{where}.{key}"), [_as_number(v) for v in values], f"{where}.{key}"))
     combinations: list[dict[str, Any]] = []
     raw_combos = section.get("combinations") if structured else None
     if raw_combos is not None:
@@ -169,7 +176,8 @@ def sweep_from_config(section: Any, path: Path) -> SweepSpec:
         for number, combo in enumerate(raw_combos, 1):
             if not isinstance(combo, Mapping) or not combo:
                 raise ConfigError(f"{where}.combinations[{number}]: expected a mapping KEY: value, got {combo!r}")
-            combinations.append({canonical_key(str(k), f"{where}.combinations[{number}]"): v for k, v in combo.items()})
+            combinations.append({canonical_key(str(k), f"{where}.combinations[{number}]"): _as_number(v)
+                                 for k, v in combo.items()})
         keys = set(combinations[0])
         for number, combo in enumerate(combinations, 1):
             if set(combo) != keys:
@@ -227,6 +235,10 @@ def check_sweep(registry: Registry, options: RunOptions, base: list[Override]) -
         if probe.scope == "model" and probe.target != "*" and probe.target not in {m.spec.name for m in models}:
             raise ConfigError(f"{spec.source_of(key)}: model {probe.target!r} is not in the run's models "
                               f"({', '.join(m.spec.name for m in models)})")
+        named = set(options.datasets or ()) | ({options.train_on} if options.train_on else set())
+        if probe.scope == "dataset" and probe.target != "*" and options.datasets and probe.target not in named:
+            raise ConfigError(f"{spec.source_of(key)}: dataset {probe.target!r} is not in the run's datasets "
+                              f"({', '.join(sorted(named))})")
         clash = set_keys.get((probe.scope, probe.target, probe.key))
         if clash is not None:
             raise ConfigError(f"{spec.source_of(key)}: {key} is also fixed by {clash.where}; give it in one place")
@@ -282,7 +294,7 @@ def sweep_record(options: RunOptions, cells: Sequence[Cell]) -> dict[str, Any] |
 
 
 def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, default=str)
+    return value if isinstance(value, str) else json.dumps(value, default=str, separators=(",", ":"))
 
 
 def describe_matrix(cells: Sequence[Cell], done: set[str], sweep: SweepSpec | None = None) -> str:

@@ -49,7 +49,7 @@ def short_axis(key: str) -> str:
 
 
 def shown_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, default=str)
+    return value if isinstance(value, str) else json.dumps(value, default=str, separators=(",", ":"))
 
 
 def sweep_values_of(row: Row, sweep_cells: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:

@@ -274,3 +274,26 @@ def metric_vs_axis_svg(axis: str, values: Sequence[float], axes: Sequence[str], 
                  f'text-anchor="middle">{label}</text>')
     parts.append(f'<text x="{left}" y="15" class="title">{escape(title)}</text></svg>')
     return Markup("".join(parts))
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def sweeps_dict(report: Any) -> list[dict[str, Any]]:
+    """The sweeps of ``report`` for the JSON export (no NaN: JSON has none)."""
+    from benchsuite.storage.store import ResultsStore
+
+    views = sweep_views(report.done, sweep_records(ResultsStore(report.runs_dir).invocations()))
+    return [{
+        "key": v.key, "dataset": v.dataset, "split": v.split, "model": v.model, "profile": v.profile, "axes": v.axes,
+        "combinations": [{"values": c.values, "seeds": c.seeds,
+                          "stats": {k: s.as_dict() if s else None for k, s in c.stats.items()}}
+                         for c in v.combinations],
+        "main_effects": [{"axis": e.axis, "values": [{"value": value, "means": means, "combinations": n}
+                                                     for value, means, n in e.rows]} for e in v.main_effects],
+        "comparisons": [{"axis": c.axis, "a": c.name_a, "b": c.name_b, "metric": c.column.key,
+                         "difference": c.difference, "test": c.test.test, "n": c.test.n,
+                         "statistic": _finite(c.test.statistic), "p_value": _finite(c.test.p_value),
+                         "holm_p_value": _finite(c.adjusted_p), "verdict": c.verdict()} for c in v.comparisons],
+    } for v in views]
