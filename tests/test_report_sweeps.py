@@ -117,3 +117,12 @@ def test_compare_cli_names_rows_bootstraps_trials_and_suggests_names(store):
     assert data["bootstrap"]["low"] <= data["bootstrap"]["observed"] <= data["bootstrap"]["high"]
     wrong = runner.invoke(compare, [a.replace("train", "trian"), b, "--runs", str(root)])
     assert wrong.exit_code != 0 and f"Did you mean {a!r}" in str(wrong.exception)
+
+
+def test_seeds_that_do_not_match_are_compared_with_welch():
+    from benchsuite.reporting.compare import seed_test
+
+    paired, why = seed_test({1: 0.40, 2: 0.42, 3: 0.45}, {1: 0.43, 2: 0.44, 3: 0.49})
+    assert paired.test == "paired t" and "paired by seed" in why
+    welch, why = seed_test({1: 0.40, 2: 0.42, 3: 0.45}, {4: 0.43, 5: 0.44, 6: 0.49})
+    assert welch.test == "Welch t" and "cannot be paired" in why

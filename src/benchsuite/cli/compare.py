@@ -87,7 +87,7 @@ def compare(row_a: str | None, row_b: str | None, runs_dir: Path, metric: str | 
         boot = comparison.bootstrap
         click.echo(f"trial level, pooled over seeds (paired bootstrap): difference {fmt.fmt_delta(boot.observed, column)} "
                    f"[{fmt.fmt_delta(boot.low, column)}, {fmt.fmt_delta(boot.high, column)}] "
-                   f"({boot.level:.0%} interval), p = {_p(boot.p_value)}; {comparison.bootstrap_note}")
+                   f"({boot.level:.0%} interval), p {boot.p_text()}; {comparison.bootstrap_note}")
     elif comparison.bootstrap_note or not resamples:
         click.echo(f"trial level: {comparison.bootstrap_note or 'skipped (--resamples 0)'}")
     click.echo(f"verdict: {comparison.verdict()}")

@@ -167,6 +167,10 @@ class BootstrapResult:
     seed: int
     level: float = 0.95
 
+    def p_text(self) -> str:
+        """``p = 0`` from resamples means below what they can resolve: ``< 1/resamples``."""
+        return f"< {1 / self.resamples:.2g}" if self.p_value == 0 else f"{self.p_value:.2g}"
+
     def as_dict(self) -> dict:
         return {"observed": self.observed, "low": self.low, "high": self.high, "p_value": self.p_value,
                 "resamples": self.resamples, "seed": self.seed, "level": self.level}

@@ -206,8 +206,8 @@ def metric_vs_axis_svg(axis: str, values: Sequence[float], axes: Sequence[str], 
                        column: MetricColumn, title: str) -> Markup:
     """The metric against a numeric axis: one colour per combination of the other axes, a dot per
     seed and the mean joined by a line (log x when the values span a factor of 10 or more)."""
-    width, height = 420, 280
-    left, right, top, bottom = 56, 150, 26, 44
+    width, height = 450, 280
+    left, right, top, bottom = 56, 180, 26, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     others = [a for a in axes if a != axis]
     series: dict[str, list[Combination]] = {}
