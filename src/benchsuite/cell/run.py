@@ -20,6 +20,7 @@ from benchsuite.contract import RandomStreams
 from benchsuite.contract import CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
 from benchsuite.planning.options import config_from_plain, recipe_from_plain
 from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
+from benchsuite.training.data_knobs import DataKnobs, per_speaker
 from benchsuite.scoring.metrics import compute_metrics, selection_metric
 from benchsuite.scoring.inference import embeddings
 from benchsuite.cell.results import describe_identity, failed_result
@@ -89,6 +90,8 @@ def run_cell(config: CellConfig | Mapping[str, Any], out_root: Path, *, progress
     if ranks.active:
         result["provenance"]["distributed"] = ranks.describe(recipe_from_plain(identity.recipe).batch_size
                                                              // ranks.world_size)
+    if config.sweep:
+        result["sweep"] = config.sweep  # the axis values, beside the identity (planning.sweeps)
     store.write_result(cell_id, result)
     if result["status"] == "done":
         progress.end_cell("done: " + _headline(result))
@@ -159,6 +162,7 @@ class _Cell:
         self.pin_memory = runtime.pin_memory
         if self.pin_memory is None:
             self.pin_memory = device.type == "cuda"
+        self.knobs: DataKnobs | None = None  # set from the training split in run()
 
     # ---------------------------------------------------------------- data
 
@@ -167,7 +171,8 @@ class _Cell:
         train = self.train_dataset.load_split("train")
         dev = self.train_dataset.load_split("dev") if "dev" in self.train_dataset.split_names() else None
         evaluation = self.eval_dataset.load_split(_eval_split_name(self.eval_dataset))
-        train = SplitData(train.name, subset(train.utterances, recipe.max_train_utterances), source=train.source)
+        kept = per_speaker(train.utterances, recipe.utterances_per_speaker, self.ident.train_dataset)
+        train = SplitData(train.name, subset(kept, recipe.max_train_utterances), source=train.source)
         if dev is not None and recipe.max_dev_utterances and not self.strategy.scores_trials:
             dev = SplitData(dev.name, subset(dev.utterances, recipe.max_dev_utterances), dev.trials, dev.enrolments,
                             dev.asv_scores, dev.source)
@@ -184,7 +189,7 @@ class _Cell:
         recipe = self.recipe
         policy = recipe.train_crop if train else recipe.eval_crop
         labels = labels_for(self.task, split.utterances, class_names) if labelled else np.zeros(len(split.utterances), np.int64)
-        augment = self.augmentations() if train else []
+        augment = (self.augmentations() if train else []) + (self.knobs.transforms(train) if self.knobs else [])
         dataset_name = self.ident.train_dataset if from_train_dataset else self.ident.dataset
         source = self.train_dataset if from_train_dataset else self.eval_dataset
         audio = audio_source(split.utterances, enabled=self.runtime.audio_cache,
@@ -246,6 +251,8 @@ class _Cell:
     def run(self) -> dict[str, Any]:
         recipe, task = self.recipe, self.task
         train, dev, evaluation = self.splits()
+        self.knobs = DataKnobs.for_cell(recipe, train.utterances, self.train_dataset.sample_rate,
+                                        self.train_dataset.channel, notice_key=self.ident.train_dataset)
         class_names = self.class_names(train)
         self.class_names_cache = class_names
         task_info = TaskInfo(task, self.eval_dataset.sample_rate, len(class_names), class_names)
@@ -336,7 +343,8 @@ class _Cell:
                          "init_from": self.ident.init_from,
                          "utterances": {"train": len(train.utterances), "dev": len(dev.utterances) if dev else 0,
                                         "eval": len(evaluation.utterances)},
-                         "class_names": self.strategy.stored_class_names(class_names)},
+                         "class_names": self.strategy.stored_class_names(class_names),
+                         **({"waveform_normalisation": self.knobs.statistics} if self.knobs.statistics else {})},
             "artifacts": {"scores": SCORES, "dev_scores": DEV_SCORES if (self.cell_dir / DEV_SCORES).exists() else None,
                           "train_log": "train_log.csv", "checkpoint": f"checkpoints/{BEST}"},
         }

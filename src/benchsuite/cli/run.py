@@ -15,7 +15,8 @@ from benchsuite.common.provenance import now_iso
 from benchsuite.contract import ConfigError
 from benchsuite.execution.base import Executor, LocalExecutor
 from benchsuite.planning.options import RunOptions
-from benchsuite.planning.plan import Cell, build_plan, describe
+from benchsuite.planning.plan import Cell, describe
+from benchsuite.planning.sweeps import describe_matrix, plan_matrix, sweep_record
 from benchsuite.plugins.registry import Registry, get_registry
 from benchsuite.storage.store import ResultsStore
 
@@ -40,7 +41,7 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     progress = progress or Progress()
     registry = registry or get_registry()
     executor = executor or LocalExecutor(registry)
-    cells = build_plan(registry, options)
+    cells = plan_matrix(registry, options)
     out = Path(options.out)
     store = ResultsStore(out)
     summary = RunSummary(out, cells)
@@ -55,6 +56,8 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     progress.message(f"plan: {describe(cells)}; {len(summary.reused)} already done, {len(pending)} to run")
     invocation = {"command": options.command, "start": now_iso(), "cells": [c.cell_id for c in cells],
                   "pending": [c.cell_id for c in pending], "executor": executor.name}
+    if options.sweep is not None:
+        invocation["sweep"] = sweep_record(options, cells)
     if pending:
         results = executor.run(pending, out, progress)
         summary.results.extend(results)
@@ -92,6 +95,10 @@ def render(out: Path, report_dir: Path, command: str) -> dict[str, Path]:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe/config field: model.aasist.epochs=3, model.*.batch_size=8, recipe.epochs=1, "
                    "dataset.asvspoof2021-la.subset=progress. Repeatable.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2",
+              help="One sweep axis (same scopes as --set, data.NAME.OPTION for dataset options): "
+                   "recipe.optimizer=adam,sgd, model.resnet18.lr=0.001,0.005. Axes multiply. Repeatable.")
+@click.option("--dry-run", is_flag=True, help="Print the matrix and its size (and what is already done); train nothing.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML file with these options and a datasets: section.")
 @click.option("--data-root", "data_roots", multiple=True, metavar="NAME=DIR", help="Where a dataset lives. Repeatable.")
 @click.option("--train-on", help="Training dataset for eval-only datasets (cross-dataset evaluation).")
@@ -115,6 +122,9 @@ def run(ctx: click.Context, **kw: Any) -> None:
     from benchsuite.cli.run import run_benchmark
 
     options = build_run_options(kw)
+    if kw.get("dry_run"):
+        click.echo(dry_run(options, registry_for(ctx)))
+        return
     executor = build_executor(kw)
     detached = bool(getattr(executor, "detached", False))
     if detached:
@@ -137,12 +147,21 @@ def run(ctx: click.Context, **kw: Any) -> None:
         ctx.exit(1)
 
 
+def dry_run(options: RunOptions, registry: Registry) -> str:
+    """The plan (every combination checked, datasets validated) and which cells are done; nothing runs."""
+    cells = plan_matrix(registry, options)
+    store = ResultsStore(Path(options.out))
+    done = {c.cell_id for c in cells if (store.read_result(c.cell_id) or {}).get("status") == "done"}
+    return describe_matrix(cells, done, options.sweep)
+
+
 def build_run_options(kw: dict[str, Any]):
     from benchsuite.planning.options import (
         DataSource, RunOptions, data_sources_from_config, load_config_file, parse_data_root, parse_name_list,
         parse_seed_list,
     )
     from benchsuite.common.provenance import command_line
+    from benchsuite.planning.sweeps import sweep_spec
 
     file_cfg: dict[str, Any] = {}
     if kw.get("config_file"):
@@ -196,4 +215,5 @@ def build_run_options(kw: dict[str, Any]):
         render_report=not kw.get("no_report"),
         report_dir=Path(pick(kw.get("report_dir"), "report_dir", "reports")),
         command=command_line(),
+        sweep=sweep_spec(kw.get("sweeps") or (), file_cfg.get("sweep"), kw.get("config_file")),
     )

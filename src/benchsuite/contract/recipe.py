@@ -26,6 +26,18 @@ TrainCrop = Literal["random", "first", "full"]
 EvalCrop = Literal["first", "full", "chunked"]
 Selection = Literal["dev_eer", "dev_loss", "dev_accuracy", "last"]  # dev only, never eval
 ScoreNorm = Literal["none", "asnorm"]
+# none | utterance (each waveform to zero mean, unit std) | train (the train split's mean and std)
+WaveformNorm = Literal["none", "utterance", "train"]
+
+
+def added_field(default: Any = None, *, default_factory: Any = None) -> Any:
+    """A field of a recipe or model config added after cells were first stored.  While it holds
+    its default it is left out of the cell identity (:func:`without_added_defaults`), so adding it
+    keeps every stored cell's id, and a cell that sets it gets a new one.  Every field added to
+    :class:`Recipe` or to a model's config dataclass from now on is declared with this."""
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata={"identity": "omit-default"})
+    return field(default=default, metadata={"identity": "omit-default"})
 
 
 @dataclass
@@ -72,6 +84,13 @@ class Recipe:
     # online augmentation: registered augmentation names applied in order to training audio
     augmentations: tuple[str, ...] = ()
     augmentation_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> options
+    # data knobs any dataset gets (benchsuite.training.data_knobs): training utterances per
+    # speaker, a cap N or the range [first, last] (1-based, in utterance-id order); white noise
+    # added to training audio at a fixed std or at an SNR to each utterance; waveform normalisation
+    utterances_per_speaker: int | tuple[int, int] | None = added_field(None)
+    noise_scale: float | None = added_field(None)
+    noise_snr_db: float | None = added_field(None)
+    waveform_norm: WaveformNorm = added_field("none")
 
     def replace(self, **changes: Any) -> "Recipe":
         return dataclasses.replace(self, **changes)
@@ -86,6 +105,7 @@ _MINIMUM: dict[str, tuple[float, bool]] = {
     "warmup_epochs": (0, True), "margin": (0, True), "scale": (0, False), "grad_clip": (0, False),
     "crop_samples": (1, True), "max_train_utterances": (1, True), "max_dev_utterances": (1, True),
     "max_eval_utterances": (1, True), "eval_batch_size": (1, True), "asnorm_top_n": (1, True), "patience": (1, True),
+    "utterances_per_speaker": (1, True), "noise_scale": (0, False),
 }
 
 
@@ -108,6 +128,12 @@ def recipe_problems(recipe: Recipe) -> list[str]:
     ramp = recipe.margin_ramp_epochs
     if ramp is not None and not value_problem(ramp, tuple[int, int]) and not 0 <= ramp[0] <= ramp[1]:
         problems.append(f"margin_ramp_epochs {list(ramp)!r}: expected [start, end] with 0 <= start <= end")
+    per_speaker = recipe.utterances_per_speaker
+    if isinstance(per_speaker, tuple) and not value_problem(per_speaker, tuple[int, int]) and not (
+            1 <= per_speaker[0] <= per_speaker[1]):
+        problems.append(f"utterances_per_speaker {list(per_speaker)!r}: expected [first, last] with 1 <= first <= last")
+    if recipe.noise_scale is not None and recipe.noise_snr_db is not None:
+        problems.append(f"noise_snr_db {recipe.noise_snr_db!r}: give noise_scale or noise_snr_db, not both")
     unknown = set(recipe.augmentation_options) - set(recipe.augmentations)
     if unknown:
         problems.append(f"augmentation_options for {', '.join(sorted(unknown))}: not in augmentations "
@@ -155,16 +181,6 @@ def _describe(hint: Any) -> str:
             return f"a list of {_describe(args[0])}s"
         return f"a list of {len(args)} ({', '.join(_describe(a) for a in args)})"
     return {int: "integer", float: "number", str: "string", bool: "true/false"}.get(hint, getattr(hint, "__name__", str(hint)))
-
-
-def added_field(default: Any = None, *, default_factory: Any = None) -> Any:
-    """A field of a recipe or model config added after cells were first stored.  While it holds
-    its default it is left out of the cell identity (:func:`without_added_defaults`), so adding it
-    keeps every stored cell's id, and a cell that sets it gets a new one.  Every field added to
-    :class:`Recipe` or to a model's config dataclass from now on is declared with this."""
-    if default_factory is not None:
-        return field(default_factory=default_factory, metadata={"identity": "omit-default"})
-    return field(default=default, metadata={"identity": "omit-default"})
 
 
 def without_added_defaults(config: Any, plain: dict[str, Any]) -> dict[str, Any]:

@@ -136,6 +136,8 @@ class CellRuntime:
 class CellConfig:
     identity: CellIdentity
     runtime: CellRuntime
+    # a swept cell's axis values ({"key", "values"}, planning.sweeps): beside the identity, never hashed
+    sweep: dict[str, Any] | None = None
 
     @property
     def cell_id(self) -> str:
@@ -146,16 +148,23 @@ class CellConfig:
         return self.identity.label
 
     def with_runtime(self, **changes: Any) -> "CellConfig":
-        return CellConfig(self.identity, dataclasses.replace(self.runtime, **changes))
+        return dataclasses.replace(self, runtime=dataclasses.replace(self.runtime, **changes))
+
+    def with_sweep(self, sweep: dict[str, Any]) -> "CellConfig":
+        return dataclasses.replace(self, sweep=sweep)
 
     def to_plain(self) -> dict[str, Any]:
-        return {"identity": self.identity.to_plain(), "runtime": self.runtime.to_plain()}
+        plain = {"identity": self.identity.to_plain(), "runtime": self.runtime.to_plain()}
+        if self.sweep:
+            plain["sweep"] = self.sweep
+        return plain
 
     @classmethod
     def from_plain(cls, data: Mapping[str, Any]) -> "CellConfig":
         if not isinstance(data, Mapping) or not isinstance(data.get("identity"), Mapping):
             raise ConfigError("cell config: expected a mapping with 'identity' and 'runtime'")
-        return cls(CellIdentity.from_plain(data["identity"]), CellRuntime.from_plain(data.get("runtime") or {}))
+        return cls(CellIdentity.from_plain(data["identity"]), CellRuntime.from_plain(data.get("runtime") or {}),
+                   data.get("sweep") or None)
 
     @classmethod
     def coerce(cls, config: "CellConfig | Mapping[str, Any]") -> "CellConfig":

@@ -52,6 +52,7 @@ class RunOptions:
     render_report: bool = True
     report_dir: Path = Path("reports")
     command: str = ""
+    sweep: Any = None  # planning.sweeps.SweepSpec: --sweep axes and the config's sweep: section
 
     def validate(self) -> None:
         if self.profile not in PROFILES:
@@ -132,7 +133,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
     known = {"models", "select_datasets", "metrics", "seeds", "seed_list", "profile", "device", "precision", "out",
-             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache"}
+             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache", "sweep"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"--config {path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
@@ -172,6 +173,11 @@ class Override:
     key: str
     value: Any
     text: str
+    option: str = "--set"  # the option that gave it, for messages ("--sweep" for a sweep axis value)
+
+    @property
+    def where(self) -> str:
+        return f"{self.option} {self.text}"
 
 
 def parse_override(text: str) -> Override:
@@ -231,6 +237,11 @@ def _coerce(value: Any, current: Any, where: str) -> Any:
     return value
 
 
+def _as_tuple_field(value: Any, item: dataclasses.Field) -> Any:
+    """A YAML list for a tuple field whose current value is None (``margin_ramp_epochs=[1, 5]``)."""
+    return tuple(value) if isinstance(value, list) and "tuple[" in str(item.type) else value
+
+
 def apply_model_overrides(model_name: str, recipe: Recipe, config: Any, overrides: list[Override]) -> tuple[Recipe, Any]:
     """Route each override to the recipe (a Recipe field) or the model config
     (a field of the model's config dataclass); anything else is an error."""
@@ -242,13 +253,15 @@ def apply_model_overrides(model_name: str, recipe: Recipe, config: Any, override
         if ov.scope != "model" or ov.target not in ("*", model_name):
             continue
         if ov.key in recipe_fields:
-            recipe_changes[ov.key] = _coerce(ov.value, getattr(recipe, ov.key), f"--set {ov.text}")
+            recipe_changes[ov.key] = _as_tuple_field(_coerce(ov.value, getattr(recipe, ov.key), ov.where),
+                                                     recipe_fields[ov.key])
         elif ov.key in config_fields:
-            config_changes[ov.key] = _coerce(ov.value, getattr(config, ov.key), f"--set {ov.text}")
+            config_changes[ov.key] = _as_tuple_field(_coerce(ov.value, getattr(config, ov.key), ov.where),
+                                                     config_fields[ov.key])
         elif ov.target != "*":
             known = sorted(set(recipe_fields) | set(config_fields))
             hint = did_you_mean(ov.key, known, cutoff=0.6)
-            raise ConfigError(f"--set {ov.text}: model {model_name!r} has no recipe or config field {ov.key!r}.{hint} "
+            raise ConfigError(f"{ov.where}: model {model_name!r} has no recipe or config field {ov.key!r}.{hint} "
                               f"Known fields: {', '.join(known)}")
         else:
             continue  # wildcard keys apply only to models that have the field

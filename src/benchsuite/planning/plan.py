@@ -75,7 +75,7 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
     for ov in overrides:
         kind = registry.models if ov.scope == "model" else registry.datasets
         if ov.target != "*" and ov.target not in kind:
-            raise ConfigError(f"--set {ov.text}: " + unknown_name_message(kind.noun, ov.target, kind.names()))
+            raise ConfigError(f"{ov.where}: " + unknown_name_message(kind.noun, ov.target, kind.names()))
 
     models = [registry.models.get(n) for n in options.models] if options.models else list(registry.models)
     # every recipe and config is typed and checked here, before any dataset is opened

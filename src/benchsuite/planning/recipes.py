@@ -42,7 +42,7 @@ def resolve_models(registry: Registry, models: list[Registered[ModelSpec]], prof
     for ov in model_overrides:
         if ov.target == "*" and ov.key not in fields_seen:
             names = ", ".join(sorted(reg.spec.name for reg in models)) or "none"
-            raise ConfigError(f"--set {ov.text}: no selected model ({names}) has a recipe or config field "
+            raise ConfigError(f"{ov.where}: no selected model ({names}) has a recipe or config field "
                               f"{ov.key!r}.{did_you_mean(ov.key, sorted(fields_seen), cutoff=0.6)} Recipe fields: "
                               f"{', '.join(sorted(_fields(Recipe)))}")
     return resolved
@@ -66,7 +66,7 @@ def _check(registry: Registry, spec: ModelSpec, profile: str, task: Task, recipe
     field_name, problem = problems[0]
     setter = next((ov for ov in reversed(overrides)
                    if ov.key == field_name and ov.target in ("*", spec.name)), None)
-    where = f"--set {setter.text}" if setter else f"model {spec.name!r}, {profile!r} recipe for {task}"
+    where = setter.where if setter else f"model {spec.name!r}, {profile!r} recipe for {task}"
     more = f" (and {len(problems) - 1} more: {'; '.join(p for _, p in problems[1:])})" if len(problems) > 1 else ""
     raise ConfigError(f"{where}: {problem}{more}")
 

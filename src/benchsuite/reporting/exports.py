@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from benchsuite.reporting.aggregate import CONFIDENCE, DDOF, MetricCell, MetricColumn, Row
 from benchsuite.reporting.collect import Report
+from benchsuite.reporting.sweeps import sweeps_dict
 from benchsuite.reporting.formatting import (
     column_heading, fmt_delta, fmt_mean_std, fmt_params, fmt_range, fmt_seconds, fmt_value, unstated_formulation,
 )
@@ -104,6 +105,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "runs": tidy_rows(report),
         "problems": [p.as_dict() for p in report.problems],
         "baselines_not_shown": report.baselines_not_shown,
+        "sweeps": sweeps_dict(report),
     }
 
 

@@ -23,6 +23,7 @@ from benchsuite.reporting import formatting as fmt
 from benchsuite.reporting.aggregate import DDOF, MetricColumn, Row, Table
 from benchsuite.reporting.collect import Report, build_report
 from benchsuite.reporting.plots import det_curve, det_svg, heat_style, histogram_svg, intensities
+from benchsuite.storage.store import ResultsStore
 from benchsuite.reporting.scoredata import POPULATIONS, read_binary_scores, read_predictions, score_path
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -244,8 +245,15 @@ def _environment() -> jinja2.Environment:
 
 
 def render_html(report: Report) -> str:
+    from benchsuite.reporting.compare import describe_tests, page_comparisons, row_names
+    from benchsuite.reporting.sweeps import sweep_cells, sweep_records, sweep_views
+
+    records = sweep_records(ResultsStore(report.runs_dir).invocations())
+    names = row_names(report.tables, sweep_cells(records))
     template = _environment().get_template("leaderboard.html.j2")
-    return template.render(report=report, details=row_details(report), prov=report.provenance)
+    return template.render(report=report, details=row_details(report), prov=report.provenance,
+                           sweeps=sweep_views(report.done, records), names=names, tests_note=describe_tests(),
+                           comparisons=page_comparisons(report.tables, names, report.runs_dir))
 
 
 # --------------------------------------------------------------------------- entry point
