@@ -28,7 +28,6 @@ from benchsuite.planning.plan import cell_id_for, open_dataset
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import command_line, now_iso, provenance
 from benchsuite.plugins.registry import Registry, get_registry
-from benchsuite.common.files import atomic_write_json
 from benchsuite.cell.directory import CellDirectories
 from benchsuite.training.checkpoints import BEST, load_checkpoint
 from benchsuite.training.device import autocast_dtype, peak_memory_mb, resolve_device
@@ -44,8 +43,22 @@ REFERENCE_PER_SPEAKER = 20  # training utterances per speaker for the scoring me
 def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | None = None, position: int = 1,
              total: int = 1, registry: Registry | None = None) -> dict[str, Any]:
     """Run (or resume) one cell and write its result.  Returns the result dict.
-    A finished cell is returned as stored; a failed one is retried."""
+    A finished cell is returned as stored; a failed one is retried.  Rank 0 holds the cell's
+    lease while it runs; a cell whose lease another live process holds is left to it and
+    returned as ``{"status": "running", "held_by": ...}`` (nothing written)."""
     progress = progress or Progress()
+    if not distributed.current().is_main:
+        return _run_cell(config, out_root, progress=progress, position=position, total=total, registry=registry)
+    cell_id = cell_id_for(config["identity"])
+    with CellDirectories(out_root).cell_lease(cell_id) as holder:
+        if holder is not None:
+            progress.message(f"skipping {cell_id}: another run is training it ({holder})")
+            return {"schema_version": 1, "cell_id": cell_id, "status": "running", "held_by": holder, "error": None}
+        return _run_cell(config, out_root, progress=progress, position=position, total=total, registry=registry)
+
+
+def _run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress, position: int, total: int,
+              registry: Registry | None) -> dict[str, Any]:
     store = CellDirectories(out_root)
     identity = config["identity"]
     cell_id = cell_id_for(identity)
@@ -57,9 +70,8 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
     label = f"{identity['dataset']}/{identity['model']}/{identity['profile']}/seed{identity['seed']}"
     progress.start_cell(label, position, total)
     if previous is not None:
-        # keep the failed attempt for the record, then try again from the last checkpoint
-        atomic_write_json(store.cell_dir(cell_id) / f"result.failed-{int(time.time())}.json", previous)
-        store.result_path(cell_id).unlink()
+        # keep the failed (or unreadable) attempt for the record, then try again from the last checkpoint
+        store.set_aside_result(cell_id, previous)
         progress.message(f"retrying; the previous attempt failed: {previous.get('error', {}).get('message', '?')}")
     store.write_config(cell_id, config)
     start, started = now_iso(), time.monotonic()
@@ -327,6 +339,8 @@ class _Cell:
             "notes": notes,
             "extra": {"eval": metrics.extra},
             "selection": selection,
+            "metric_errors": {split: errors for split, errors in
+                              (("eval", metrics.errors), ("dev", dev_metrics.errors if dev_metrics else {})) if errors},
             "training": {"epochs_run": summary.epochs_run, "best_epoch": summary.best_epoch,
                          "resumed_from_epoch": summary.resumed_from_epoch,
                          "train_seconds": round(summary.train_seconds, 3),
@@ -395,6 +409,12 @@ class _Cell:
         messages = list(dict.fromkeys(str(w.message) for w in caught))
         for message in messages:
             self.progress.message(f"warning ({split}): {message}")
+        for name, error in computed.errors.items():
+            self.progress.message(f"metric {name!r} failed ({split}); its error is stored in result.json: {error}")
+        if computed.errors and not computed.values:
+            raise CellFailure(f"every {task} metric failed on the {split} scores, which are kept in the cell "
+                              f"directory (`benchsuite rescore` computes them again): "
+                              + "; ".join(f"{name}: {error}" for name, error in computed.errors.items()))
         return computed, messages
 
     def _training_reference(self, model: torch.nn.Module, train: SplitData,
