@@ -68,11 +68,12 @@ class CellDirectories:
         the store, is never taken for a finished cell, and the next run re-runs that cell."""
         path = self.result_path(cell_id)
         try:
-            result = _read_json(path)
+            with open(path, encoding="utf-8") as handle:
+                result = json.load(handle)
+        except FileNotFoundError:
+            return None
         except (ValueError, OSError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             return unreadable_result(cell_id, f"{path}: cannot be read as JSON ({err})")
-        if result is None:
-            return None
         problem = result_problem(result, cell_id)
         if problem is not None:
             return unreadable_result(cell_id, f"{path}: {problem}")
