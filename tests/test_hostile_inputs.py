@@ -2,7 +2,6 @@
 anything.  Each test is named after its probe (test_probe_...)."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from benchsuite.cell.directory import CellDirectories
 from benchsuite.cli.rescore import rescore_cell
 from benchsuite.cli.run import build_run_options, run_benchmark
 from benchsuite.common.progress import Progress
-from benchsuite.contract import ConfigError, DataError, MetricOutput, MetricSpec, MetricValueInfo, ModelSpec, Recipe, Task
+from benchsuite.contract import ConfigError, DataError, MetricSpec, MetricValueInfo, ModelSpec, Recipe, Task
 from benchsuite.contract.hookspecs import hookimpl
 from benchsuite.execution.base import LocalExecutor
 from benchsuite.execution.status import cell_states

@@ -228,6 +228,13 @@ def result_problem(result: Any, cell_id: str) -> str | None:
     return None
 
 
+def running_elsewhere(cell_id: str, holder: str) -> dict[str, Any]:
+    """What a run returns for a cell it left to the live process holding its lease (nothing is
+    written): neither done nor failed."""
+    return {"schema_version": SCHEMA_VERSION, "cell_id": cell_id, "status": "running", "held_by": holder,
+            "error": None}
+
+
 def unreadable_result(cell_id: str, message: str) -> dict[str, Any]:
     """What :meth:`CellDirectories.read_result` gives for a result.json that is not a result."""
     return {"schema_version": SCHEMA_VERSION, "cell_id": cell_id, "status": UNREADABLE,

@@ -28,7 +28,7 @@ from benchsuite.planning.plan import cell_id_for, open_dataset
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import command_line, now_iso, provenance
 from benchsuite.plugins.registry import Registry, get_registry
-from benchsuite.cell.directory import CellDirectories
+from benchsuite.cell.directory import CellDirectories, running_elsewhere
 from benchsuite.training.checkpoints import BEST, load_checkpoint
 from benchsuite.training.device import autocast_dtype, peak_memory_mb, resolve_device
 from benchsuite.training.loop import EstimatorTrainer, Trainer, is_estimator
@@ -53,7 +53,7 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
     with CellDirectories(out_root).cell_lease(cell_id) as holder:
         if holder is not None:
             progress.message(f"skipping {cell_id}: another run is training it ({holder})")
-            return {"schema_version": 1, "cell_id": cell_id, "status": "running", "held_by": holder, "error": None}
+            return running_elsewhere(cell_id, holder)
         return _run_cell(config, out_root, progress=progress, position=position, total=total, registry=registry)
 
 

@@ -28,7 +28,7 @@ from benchsuite.execution.base import Executor, read_executor_record, record_los
 from benchsuite.planning.plan import Cell
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import now_iso
-from benchsuite.cell.directory import RESULT_FILE, CellDirectories
+from benchsuite.cell.directory import RESULT_FILE, CellDirectories, running_elsewhere
 
 LOG_DIR = "slurm"
 # --slurm-time bounds one attempt; a cell needing longer is requeued on time-out
@@ -313,8 +313,7 @@ class SlurmExecutor(Executor):
                 result = store.read_result(cell_id)
                 holder = store.lease_holder(cell_id) if result is None else None
                 if holder is not None:  # the job left the cell to the live run that holds its lease
-                    result = {"schema_version": 1, "cell_id": cell_id, "status": "running", "held_by": holder,
-                              "error": None}
+                    result = running_elsewhere(cell_id, holder)
                 elif result is None:
                     result = record_lost_cell(cell.config, out_root, "JobLost", _lost_message(job), start=now_iso(),
                                               wall_seconds=time.monotonic() - started)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchsuite.cell.directory import EXECUTOR_RECORD, LEASE_FILE, CellDirectories
+from benchsuite.cell.directory import EXECUTOR_RECORD, LEASE_FILE, CellDirectories, running_elsewhere
 from benchsuite.common.progress import Progress
 from benchsuite.contract import BenchsuiteError
 from benchsuite.planning.plan import Cell, open_dataset
@@ -81,8 +81,7 @@ def partition_cells(store: CellDirectories, cells: list[Cell], progress: Progres
         holder = store.lease_holder(cell.cell_id)
         if holder is not None:
             progress.message(f"{cell.label}: another run is training it ({holder}); left to it")
-            partition.running.append({"schema_version": 1, "cell_id": cell.cell_id, "status": "running",
-                                      "held_by": holder, "error": None})
+            partition.running.append(running_elsewhere(cell.cell_id, holder))
             continue
         current = _fingerprints_or_none(registry, cell, cache)
         if current is not None:
