@@ -24,9 +24,19 @@ from benchsuite.planning.options import DataSource, RunOptions, load_config_file
 from benchsuite.plugins.registry import build_registry
 from benchsuite.storage.store import ResultsStore
 from benchsuite.training.checkpoints import LAST, load_resume_checkpoint, previous_path, save_checkpoint
-from builders_core import TESTPLUGIN, env_with_testplugin, run_cli, write_tiny_la
+from builders_core import TESTPLUGIN, run_cli, write_tiny_la
 
 LOADED = "testplugin,asvspoof,spoof-metrics"
+
+
+def _cli(*args: str):
+    """The command line in this process (the CLI's exit code and its stdout/stderr apart): a
+    subprocess per probe would cost most of this file's time in imports."""
+    from click.testing import CliRunner
+
+    from benchsuite.cli.main import cli
+
+    return CliRunner().invoke(cli, list(args))
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +87,8 @@ def test_probe_stereo_flac_is_caught_by_data_check_and_by_run_before_training(re
     stereo = _train_files(corpus)[1]
     wave, rate = soundfile.read(str(stereo))
     soundfile.write(str(stereo), np.stack([wave, wave], axis=1), rate)
-    checked = run_cli("data", "check", "asvspoof2019-la", "--data-root", str(corpus),
-                      env=env_with_testplugin({"BENCHSUITE_LOAD_PLUGINS": LOADED}))
-    assert checked.returncode == 2 and "OK" not in checked.stdout
+    checked = _cli("data", "check", "asvspoof2019-la", "--data-root", str(corpus))
+    assert checked.exit_code == 2 and "OK" not in checked.stdout
     assert f"{stereo} has 2 channels" in checked.stderr
     # the truth for ASVspoof: no 'channel' option to point at, convert to mono
     assert "has no 'channel' option" in checked.stderr and "mono" in checked.stderr
@@ -185,14 +194,13 @@ def test_probe_garbage_or_wrong_schema_result_json_blocks_no_command(registry, t
     out = tmp_path / "runs"
     (cell_id,) = [c.cell_id for c in _run(registry, tiny_la, out).cells]
     result_path = out / "cells" / cell_id / "result.json"
-    env = env_with_testplugin({"BENCHSUITE_LOAD_PLUGINS": LOADED})
     for content in ("{garbage", '{"schema_version": 1, "status": "done"}', "[1, 2]"):
         result_path.write_text(content)
-        status = run_cli("status", "--out", str(out), env=env)
-        assert status.returncode == 0, status.stderr
+        status = _cli("status", "--out", str(out))
+        assert status.exit_code == 0, status.output
         assert status.stdout.startswith(f"unreadable  {cell_id}") and str(result_path) in status.stdout
-        rebuilt = run_cli("index", "--out", str(out), "--rebuild", env=env)
-        assert rebuilt.returncode == 0, rebuilt.stderr
+        rebuilt = _cli("index", "--out", str(out), "--rebuild")
+        assert rebuilt.exit_code == 0, rebuilt.output
         # `run` does not take it for a finished cell: it runs the cell again, keeping the bad file
         rerun = _run(registry, tiny_la, out)
         assert rerun.reused == [] and rerun.results[0]["status"] == "done"
@@ -266,19 +274,23 @@ def benchsuite_register_metrics(register):
 '''
 
 
-def test_probe_a_name_two_plugins_register_is_listed_by_plugins_and_refused_elsewhere(tmp_path):
+def test_probe_a_name_two_plugins_register_is_listed_by_plugins_and_refused_elsewhere(monkeypatch, tmp_path):
     root = _plugin_dir(tmp_path, {"copycat": _MODEL_PLUGIN, "exploding": _RAISING_PLUGIN})
-    env = {**os.environ, "PYTHONPATH": str(root), "BENCHSUITE_LOAD_PLUGINS": "lfcc-lcnn,copycat,exploding"}
-    listed = run_cli("plugins", env=env)
-    assert listed.returncode == 0, listed.stderr
+    monkeypatch.syspath_prepend(str(root))  # importlib.metadata finds the entry points on sys.path
+    monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", "lfcc-lcnn,copycat,exploding")
+    listed = _cli("plugins")
+    assert listed.exit_code == 0, listed.output
     assert "CONFLICT: model 'lfcc-lcnn' is registered twice: by plugin 'lfcc-lcnn' (benchsuite" in listed.stdout
     assert "and by plugin 'copycat' (hostile-plugins 0.1)" in listed.stdout
     assert "exploding FAILED to load: hook benchsuite_register_metrics raised RuntimeError: hook exploded" in listed.stdout
-    refused = run_cli("list", "models", env=env)
+    # every other command refuses, naming both plugins; the command line itself exits 2 without a traceback
+    refused = run_cli("list", "models", env={**os.environ, "PYTHONPATH": str(root),
+                                             "BENCHSUITE_LOAD_PLUGINS": "lfcc-lcnn,copycat"})
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "'copycat'" in refused.stderr and "'lfcc-lcnn'" in refused.stderr and "registered twice" in refused.stderr
-    strict = run_cli("plugins", "--strict", env={**env, "BENCHSUITE_LOAD_PLUGINS": "lfcc-lcnn,exploding"})
-    assert strict.returncode == 2 and "plugin 'exploding'" in strict.stderr
+    monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", "lfcc-lcnn,exploding")
+    strict = _cli("plugins", "--strict")
+    assert strict.exit_code == 2 and "plugin 'exploding'" in strict.output
 
 
 # --------------------------------------------------------------------------- stuck states
@@ -378,8 +390,8 @@ def test_probe_a_raising_metric_is_isolated_recorded_and_rescore_recomputes(monk
     assert errors == {} and updated["metric_errors"] == {}
     assert updated["metrics"]["eval"] == result["metrics"]["eval"]  # same numbers from the stored score file
     assert updated["breakdown"]["eval"] == result["breakdown"]["eval"]
-    cli = run_cli("rescore", "--out", str(out), env=env_with_testplugin({"BENCHSUITE_LOAD_PLUGINS": LOADED}))
-    assert cli.returncode == 0, cli.stderr
+    cli = _cli("rescore", "--out", str(out))
+    assert cli.exit_code == 0, cli.output
     assert f"rescored {result['cell_id']}" in cli.stdout
     stored = store.read_result(result["cell_id"])
     assert stored["metric_errors"] == {} and stored["rescored"]["metrics"]
@@ -419,7 +431,7 @@ def test_probe_device_cuda_without_cuda_is_refused_up_front(registry, tiny_la, t
 # --------------------------------------------------------------------------- other
 
 
-def test_probe_data_check_lists_every_problem_capped_per_kind(tiny_la, tmp_path):
+def test_probe_data_check_lists_every_problem_capped_per_kind(registry, tiny_la, tmp_path):
     corpus = _copy(tiny_la, tmp_path / "LA")
     files = _train_files(corpus)
     for path in files[:12]:
@@ -427,9 +439,8 @@ def test_probe_data_check_lists_every_problem_capped_per_kind(tiny_la, tmp_path)
     wave, rate = soundfile.read(str(files[13]))
     soundfile.write(str(files[13]), np.stack([wave, wave], axis=1), rate)
     (files[14]).write_bytes(b"")
-    checked = run_cli("data", "check", "asvspoof2019-la", "--data-root", str(corpus),
-                      env=env_with_testplugin({"BENCHSUITE_LOAD_PLUGINS": LOADED}))
-    assert checked.returncode == 2
+    checked = _cli("data", "check", "asvspoof2019-la", "--data-root", str(corpus))
+    assert checked.exit_code == 2
     message = checked.stderr
     assert "3 problem(s) found before training" in message
     assert "12 of 16 audio files are missing" in message and "... and 2 more" in message  # capped at ten
