@@ -309,6 +309,14 @@ def test_probe_truncated_last_checkpoint_falls_back_or_starts_over_naming_the_fi
     notices.clear()
     assert load_resume_checkpoint(path, notices.append) is None
     assert "starting this cell over" in notices[0] and str(previous_path(path)) in notices[0]
+    # a damaged best.pt cannot be rebuilt from last.pt: start over rather than fail every re-run
+    save_checkpoint(path, {"epoch": 3})
+    best = tmp_path / "best.pt"
+    save_checkpoint(best, {"epoch": 3})
+    best.write_bytes(best.read_bytes()[:-1])
+    notices.clear()
+    assert load_resume_checkpoint(path, notices.append, selected=best) is None
+    assert str(best) in notices[0] and not best.exists()
 
 
 def test_probe_truncated_last_checkpoint_no_longer_fails_the_cell_on_every_rerun(registry, tiny_la, tmp_path):

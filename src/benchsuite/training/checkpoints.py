@@ -92,9 +92,18 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
-def load_resume_checkpoint(path: Path, notice: Callable[[str], None]) -> dict[str, Any] | None:
+def load_resume_checkpoint(path: Path, notice: Callable[[str], None], *,
+                           selected: Path | None = None) -> dict[str, Any] | None:
     """The state to resume from: ``path`` when it verifies, else the previous good checkpoint,
-    else None (start over); each fallback is announced with ``notice``, naming the bad file."""
+    else None (start over); each fallback is announced with ``notice``, naming the bad file.
+    A damaged ``selected`` checkpoint (``best.pt``, the dev-selected model, which only training
+    can give back) is removed and the cell starts over, so it cannot fail every re-run."""
+    if selected is not None and selected.exists() and path.exists():
+        problem = checkpoint_problem(selected)
+        if problem is not None:
+            selected.unlink()
+            notice(f"checkpoint {selected}: {problem}; the dev-selected model is lost, starting this cell over")
+            return None
     problems = []
     for candidate in (path, previous_path(path)):
         if not candidate.exists():

@@ -190,7 +190,7 @@ class Trainer:
         history: list[EpochRecord] = []
         resumed_from = None
         last_path = self.checkpoint_dir / LAST
-        state = load_resume_checkpoint(last_path, self.progress.message)
+        state = load_resume_checkpoint(last_path, self.progress.message, selected=self.checkpoint_dir / BEST)
         if state is not None:
             self.model.load_state_dict(state["model_state"])
             if self.head is not None and state.get("head_state") is not None:
