@@ -101,8 +101,13 @@ def test_register_with_wrong_type_is_an_error(fresh_plugins):
             register("not a spec")
 
     fresh_plugins.setenv("BENCHSUITE_LOAD_PLUGINS", "")
-    with pytest.raises(ConfigError, match="plugin 'bad-plugin' passed a str to register.*expected ModelSpec"):
-        build_registry(extra={"bad-plugin": Bad})
+    # contained like an import failure: listed, nothing of it registered; --strict makes it an error
+    (failure,) = build_registry(extra={"bad-plugin": Bad}).failures
+    assert failure.name == "bad-plugin"
+    assert "passed a str to register" in failure.error and "expected ModelSpec" in failure.error
+    with pytest.raises(ConfigError, match="plugin 'bad-plugin' failed to load: hook benchsuite_register_models "
+                                          "raised ConfigError: plugin 'bad-plugin' passed a str to register"):
+        build_registry(strict=True, extra={"bad-plugin": Bad})
 
 
 def test_unknown_name_suggests_the_closest():

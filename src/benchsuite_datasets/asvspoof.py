@@ -25,7 +25,7 @@ from benchsuite.api import (
 from benchsuite.api import hookimpl
 
 from ._toolkit import (
-    SpoofDataset, check_file_name, checked_index, gc_paused, is_bare_name, known_options, path_joiner, protocol_lines,
+    DataProblems, SpoofDataset, check_file_name, checked_index, gc_paused, is_bare_name, known_options, path_joiner, protocol_lines,
     require_data_root, require_dir, require_file, resolve_under,
 )
 
@@ -145,11 +145,14 @@ class ASVspoof2019LA(SpoofDataset):
         asv = load_asv_scores(asv_path) if asv_path is not None else None
         return SplitData(split, utterances, asv_scores=asv, source=str(protocol))
 
-    def validate(self, check_audio: bool = True) -> None:
+    def collect_problems(self, problems: DataProblems, check_audio: bool) -> None:
         if check_audio:
-            for split in self.split_names():
-                require_dir(self.audio_dir(split), f"{self.name} {split} audio folder")
-        super().validate(check_audio)
+            missing = [split for split in self.split_names() if not self.audio_dir(split).is_dir()]
+            for split in missing:
+                problems.add("audio folder missing", f"{self.name} {split} audio folder not found: {self.audio_dir(split)}")
+            if missing:  # every file of those splits would be listed as missing too
+                check_audio = False
+        super().collect_problems(problems, check_audio)
 
 
 def _bool_option(options: Mapping[str, Any], key: str, default: bool, dataset: str) -> bool:
@@ -385,10 +388,11 @@ class ASVspoof2021(SpoofDataset):
         asv = parse_2021_asv(*asv_paths, self.subset) if asv_paths is not None else None
         return SplitData(split, utterances, asv_scores=asv, source=f"{key} (subset {self.subset})")
 
-    def validate(self, check_audio: bool = True) -> None:
-        if check_audio:
-            require_dir(self.audio_dir(), f"{self.name} eval audio folder")
-        super().validate(check_audio)
+    def collect_problems(self, problems: DataProblems, check_audio: bool) -> None:
+        if check_audio and not self.audio_dir().is_dir():
+            problems.add("audio folder missing", f"{self.name} eval audio folder not found: {self.audio_dir()}")
+            check_audio = False
+        super().collect_problems(problems, check_audio)
 
 
 # --------------------------------------------------------------------------- ASVspoof 5
@@ -560,12 +564,15 @@ class ASVspoof5(SpoofDataset):
         locate = _index_audio(folders) if len(folders) > 1 else None
         return SplitData(split, parse_asvspoof5_list(path, folders, self.root, locate), source=str(path))
 
-    def validate(self, check_audio: bool = True) -> None:
+    def collect_problems(self, problems: DataProblems, check_audio: bool) -> None:
         if check_audio:
-            for split in self.split_names():
-                for folder in self.audio_dirs(split):
-                    require_dir(folder, f"{self.name} {split} audio folder")
-        super().validate(check_audio)
+            missing = [(split, folder) for split in self.split_names() for folder in self.audio_dirs(split)
+                       if not folder.is_dir()]
+            for split, folder in missing:
+                problems.add("audio folder missing", f"{self.name} {split} audio folder not found: {folder}")
+            if missing:
+                check_audio = False
+        super().collect_problems(problems, check_audio)
 
 
 def _index_audio(folders: Sequence[Path]) -> dict[str, Path]:

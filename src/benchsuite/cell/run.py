@@ -30,8 +30,7 @@ from benchsuite.planning.plan import open_dataset
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import command_line, now_iso, provenance
 from benchsuite.plugins.registry import Registry, get_registry
-from benchsuite.common.files import atomic_write_json
-from benchsuite.cell.directory import CellDirectories
+from benchsuite.cell.directory import CellDirectories, running_elsewhere
 from benchsuite.training.checkpoints import BEST, load_checkpoint
 from benchsuite.training.device import autocast_dtype, peak_memory_mb, resolve_device
 from benchsuite.training.loop import EstimatorTrainer, Trainer, is_estimator
@@ -46,8 +45,23 @@ REFERENCE_PER_SPEAKER = 20  # training utterances per speaker for the scoring me
 def run_cell(config: CellConfig | Mapping[str, Any], out_root: Path, *, progress: Progress | None = None,
              position: int = 1, total: int = 1, registry: Registry | None = None) -> dict[str, Any]:
     """Run (or resume) one cell and write its result.  Returns the result dict.
-    A finished cell is returned as stored; a failed one is retried."""
+    A finished cell is returned as stored; a failed one is retried.  Rank 0 holds the cell's
+    lease while it runs; a cell whose lease another live process holds is left to it and
+    returned as ``{"status": "running", "held_by": ...}`` (nothing written)."""
     progress = progress or Progress()
+    if not distributed.current().is_main:
+        return _run_cell(config, out_root, progress=progress, position=position, total=total, registry=registry)
+    config = CellConfig.coerce(config)
+    cell_id = config.cell_id
+    with CellDirectories(out_root).cell_lease(cell_id) as holder:
+        if holder is not None:
+            progress.message(f"skipping {cell_id}: another run is training it ({holder})")
+            return running_elsewhere(cell_id, holder)
+        return _run_cell(config, out_root, progress=progress, position=position, total=total, registry=registry)
+
+
+def _run_cell(config: CellConfig, out_root: Path, *, progress: Progress, position: int, total: int,
+              registry: Registry | None) -> dict[str, Any]:
     store = CellDirectories(out_root)
     config = CellConfig.coerce(config)
     identity = config.identity
@@ -59,9 +73,8 @@ def run_cell(config: CellConfig | Mapping[str, Any], out_root: Path, *, progress
         return _run_other_rank(config, store.cell_dir(cell_id), registry, progress)
     progress.start_cell(config.label, position, total)
     if previous is not None:
-        # keep the failed attempt for the record, then try again from the last checkpoint
-        atomic_write_json(store.cell_dir(cell_id) / f"result.failed-{int(time.time())}.json", previous)
-        store.result_path(cell_id).unlink()
+        # keep the failed (or unreadable) attempt for the record, then try again from the last checkpoint
+        store.set_aside_result(cell_id, previous)
         progress.message(f"retrying; the previous attempt failed: {previous.get('error', {}).get('message', '?')}")
     store.write_config(cell_id, config.to_plain())
     start, started = now_iso(), time.monotonic()
@@ -336,6 +349,8 @@ class _Cell:
             "notes": notes,
             "extra": {"eval": metrics.extra},
             "selection": selection,
+            "metric_errors": {split: errors for split, errors in
+                              (("eval", metrics.errors), ("dev", dev_metrics.errors if dev_metrics else {})) if errors},
             "training": {"epochs_run": summary.epochs_run, "best_epoch": summary.best_epoch,
                          "resumed_from_epoch": summary.resumed_from_epoch,
                          "train_seconds": round(summary.train_seconds, 3),
@@ -405,6 +420,12 @@ class _Cell:
         messages = list(dict.fromkeys(str(w.message) for w in caught))
         for message in messages:
             self.progress.message(f"warning ({split}): {message}")
+        for name, error in computed.errors.items():
+            self.progress.message(f"metric {name!r} failed ({split}); its error is stored in result.json: {error}")
+        if computed.errors and not computed.values:
+            raise CellFailure(f"every {task} metric failed on the {split} scores, which are kept in the cell "
+                              f"directory (`benchsuite rescore` computes them again): "
+                              + "; ".join(f"{name}: {error}" for name, error in computed.errors.items()))
         return computed, messages
 
     def _training_reference(self, model: torch.nn.Module, train: SplitData,

@@ -24,6 +24,7 @@ LAZY_COMMANDS = {
     "predict": ("benchsuite.cli.predict", "predict"),
     "report": ("benchsuite.cli.report", "report"),
     "compare": ("benchsuite.cli.compare", "compare"),
+    "rescore": ("benchsuite.cli.rescore", "rescore"),
 }
 
 

@@ -19,11 +19,12 @@ def plugins(ctx: click.Context, as_json: bool, strict: bool) -> None:
     """List loaded plugins, what each registered, and plugins that failed to load."""
     if strict:
         ctx.find_root().obj["strict"] = True
-    registry = registry_for(ctx)
+    registry = registry_for(ctx, allow_conflicts=True)
     listing = registry.plugins()
     failures = [{"name": f.name, "distribution": f.distribution, "error": f.error} for f in registry.failures]
     if as_json:
-        click.echo(json.dumps({"plugins": listing, "failed": failures}, indent=2))
+        click.echo(json.dumps({"plugins": listing, "failed": failures, "conflicts": registry.conflicts}, indent=2))
+        _refuse_conflicts_when_strict(ctx, registry)
         return
     for item in listing:
         who = f"{item['distribution']} {item['version']}" if item["distribution"] else "registered in-process"
@@ -35,6 +36,14 @@ def plugins(ctx: click.Context, as_json: bool, strict: bool) -> None:
             click.echo(f"  baselines: {item['baselines']}")
     for failure in failures:
         click.echo(f"{failure['name']} FAILED to load: {failure['error']}")
+    for conflict in registry.conflicts:
+        click.echo(f"CONFLICT: {conflict}; other commands refuse to run until one is removed")
+    _refuse_conflicts_when_strict(ctx, registry)
+
+
+def _refuse_conflicts_when_strict(ctx: click.Context, registry: Any) -> None:
+    if (ctx.find_root().obj or {}).get("strict"):
+        registry.refuse_conflicts()
 
 
 def _model_params(spec: Any) -> int | None:

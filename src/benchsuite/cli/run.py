@@ -18,6 +18,7 @@ from benchsuite.planning.options import RunOptions
 from benchsuite.planning.plan import Cell, describe
 from benchsuite.planning.sweeps import describe_matrix, plan_matrix, sweep_record
 from benchsuite.plugins.registry import Registry, get_registry
+from benchsuite.storage.reuse import partition_cells
 from benchsuite.storage.store import ResultsStore
 
 
@@ -32,7 +33,12 @@ class RunSummary:
 
     @property
     def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.results if r.get("status") != "done"]
+        return [r for r in self.results if r.get("status") not in ("done", "running")]
+
+    @property
+    def running_elsewhere(self) -> list[dict[str, Any]]:
+        """Cells another live process holds the lease of: left to it, neither done nor failed."""
+        return [r for r in self.results if r.get("status") == "running"]
 
 
 def run_benchmark(options: RunOptions, *, registry: Registry | None = None, executor: Executor | None = None,
@@ -42,18 +48,16 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     registry = registry or get_registry()
     executor = executor or LocalExecutor(registry)
     cells = plan_matrix(registry, options)
+    executor.check_device(options.device)
     out = Path(options.out)
     store = ResultsStore(out)
     summary = RunSummary(out, cells)
-    pending = []
-    for cell in cells:
-        previous = store.read_result(cell.cell_id)
-        if previous is not None and previous.get("status") == "done":
-            summary.reused.append(cell.cell_id)
-            summary.results.append(previous)
-        else:
-            pending.append(cell)
-    progress.message(f"plan: {describe(cells)}; {len(summary.reused)} already done, {len(pending)} to run")
+    reuse = partition_cells(store, cells, progress, registry)
+    pending = reuse.pending
+    summary.reused.extend(reuse.reused_ids)
+    summary.results.extend(reuse.reused + reuse.running)
+    progress.message(f"plan: {describe(cells)}; {len(summary.reused)} already done, {len(pending)} to run"
+                     + (f", {len(reuse.running)} being run by another process" if reuse.running else ""))
     invocation = {"command": options.command, "start": now_iso(), "cells": [c.cell_id for c in cells],
                   "pending": [c.cell_id for c in pending], "executor": executor.name}
     if options.sweep is not None:
@@ -71,8 +75,11 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     if getattr(executor, "detached", False) and pending:
         progress.end_run(f"submitted {len(pending)} cell(s); nothing has run here yet")
         return summary
-    progress.end_run(f"finished in {format_duration(summary.seconds)}: {len(summary.results) - len(summary.failed)} "
-                     f"done, {len(summary.failed)} failed")
+    done = len(summary.results) - len(summary.failed) - len(summary.running_elsewhere)
+    progress.end_run(f"finished in {format_duration(summary.seconds)}: {done} done, {len(summary.failed)} failed"
+                     + (f", {len(summary.running_elsewhere)} left to the run training them ("
+                        + ", ".join(sorted({str(r.get('held_by')) for r in summary.running_elsewhere})) + ")"
+                        if summary.running_elsewhere else ""))
     return summary
 
 

@@ -132,6 +132,8 @@ def _bools(values: list[bool]):
 
 def _run_metrics(metrics: list, scores: ScoreSet, options: MetricOptions) -> dict[str, Any]:
     results = run_metrics(metrics, scores, options)
+    if results.errors:
+        raise BenchsuiteError("; ".join(f"metric {name!r}: {error}" for name, error in results.errors.items()))
     return {"values": results.values, "info": results.info, "breakdown": results.breakdown, "notes": results.notes,
             "extra": results.extra}
 

@@ -21,6 +21,14 @@ class Executor(ABC):
     def run(self, cells: list[Cell], out_root: Path, progress: Progress) -> list[dict[str, Any]]:
         """Run every cell; return their results (failed cells included)."""
 
+    def check_device(self, device: str) -> None:
+        """Refuse, before any cell runs, a ``--device`` the cells could not get here (CUDA on a
+        machine without it), instead of storing every cell as failed."""
+        if device.startswith("cuda"):
+            from benchsuite.training.device import resolve_device
+
+            resolve_device(device)
+
 
 class LocalExecutor(Executor):
     """In-process, one cell after another, with the registry the plan was built from."""

@@ -30,7 +30,7 @@ from benchsuite.execution.worker import RankTask, run_cell_in_process
 from benchsuite.planning.plan import Cell
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import now_iso
-from benchsuite.cell.directory import CellDirectories
+from benchsuite.cell.directory import CellDirectories, running_elsewhere
 
 if TYPE_CHECKING:  # torch is imported in the workers only, not by the scheduler
     pass
@@ -270,6 +270,11 @@ class PoolExecutor(Executor):
         result = CellDirectories(out_root).read_result(cell.cell_id)
         failure = launch.first_failure
         cause = describe_exit(failure[1], failure[2], failure[0], self.ddp) if failure is not None else None
+        holder = CellDirectories(out_root).lease_holder(cell.cell_id) if result is None else None
+        if holder is not None:
+            # the worker found the cell leased by another live run and left it to that run
+            progress.message(f"pool: {cell.label}: left to the run training it ({holder})")
+            return running_elsewhere(cell.cell_id, holder)
         if result is None:
             cause = cause or "the worker processes ended without writing a result"
             result = record_lost_cell(cell.config, out_root, "WorkerDied", cause, start=launch.start,

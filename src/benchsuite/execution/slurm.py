@@ -29,7 +29,7 @@ from benchsuite.planning.cell_config import CellConfig
 from benchsuite.planning.plan import Cell
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import now_iso
-from benchsuite.cell.directory import RESULT_FILE, CellDirectories
+from benchsuite.cell.directory import RESULT_FILE, CellDirectories, running_elsewhere
 
 LOG_DIR = "slurm"
 # --slurm-time bounds one attempt; a cell needing longer is requeued on time-out
@@ -192,6 +192,14 @@ class SlurmExecutor(Executor):
         if cluster == "slurm":
             self._check_environment()  # before any planning or data validation
 
+    def check_device(self, device: str) -> None:
+        """The cells run on the cluster's nodes, not here: CUDA needs GPUs requested per task."""
+        if self.cluster == "local":
+            super().check_device(device)
+        elif device.startswith("cuda") and not self.gpus_per_task:
+            raise ConfigError(f"--device {device} with --executor slurm: request GPUs with --slurm-gpus-per-task N, or use "
+                              f"--device auto")
+
     @staticmethod
     def _check_environment() -> None:
         _require_submitit()
@@ -303,14 +311,17 @@ class SlurmExecutor(Executor):
                 if not job.done():
                     continue
                 result = store.read_result(cell_id)
-                if result is None:
+                holder = store.lease_holder(cell_id) if result is None else None
+                if holder is not None:  # the job left the cell to the live run that holds its lease
+                    result = running_elsewhere(cell_id, holder)
+                elif result is None:
                     result = record_lost_cell(cell.config, out_root, "JobLost", _lost_message(job), start=now_iso(),
                                               wall_seconds=time.monotonic() - started)
                 results[cell_id] = result
                 del waiting[cell_id]
-                if result.get("status") != "done":
+                if result.get("status") not in ("done", "running"):
                     progress.message(f"slurm: {cell.label} FAILED: {(result.get('error') or {}).get('message')}")
-            failed = sum(1 for r in results.values() if r.get("status") != "done")
+            failed = sum(1 for r in results.values() if r.get("status") not in ("done", "running"))
             text = f"slurm: {len(results) - failed} done, {failed} failed, {len(waiting)} pending or running"
             if text != shown:
                 progress.message(text)

@@ -13,8 +13,10 @@ from benchsuite.execution.worker import pool_record_is_live
 
 def cell_states(out_root: Path) -> list[dict[str, Any]]:
     """Every cell of a results store with its state: done / failed (from
-    result.json), pending / running (from the scheduler), or incomplete (started,
-    no result, not known to run: killed or lost — the next run resumes it)."""
+    result.json), unreadable (a result.json that is not one: the next run re-runs it),
+    running (a live process holds the cell's lease, or the scheduler says so), pending
+    (queued), or incomplete (started, no result, not known to run: killed or lost — the
+    next run resumes it)."""
     store = CellDirectories(out_root)
     rows: list[dict[str, Any]] = []
     for cell_id in store.cell_ids():
@@ -22,9 +24,12 @@ def cell_states(out_root: Path) -> list[dict[str, Any]]:
         record = read_executor_record(out_root, cell_id) or {}
         row = {"cell_id": cell_id, "status": None, "error": None, "executor": record.get("executor"),
                "job_id": record.get("job_id"), "where": None}
+        holder = store.lease_holder(cell_id) if result is None else None
         if result is not None:
             row["status"] = result.get("status")
             row["error"] = (result.get("error") or {}).get("message")
+        elif holder is not None:  # a live process holds the cell's lease, whichever executor started it
+            row["status"], row["where"] = "running", holder
         elif record.get("executor") == "pool":
             row["status"] = "running" if pool_record_is_live(record) else "incomplete"
             row["where"] = f"{record.get('host')} pid {','.join(str(p) for p in record.get('pids') or [])}"

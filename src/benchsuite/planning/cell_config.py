@@ -113,12 +113,15 @@ class CellRuntime:
     ddp: int | None = None
     threads: int | None = None
     gpus: list[int] | None = None
+    # {dataset: {split: fingerprint}} of the audio (storage.reuse): checked on reuse, never hashed
+    audio_fingerprints: dict[str, dict[str, str]] | None = None
 
     def to_plain(self) -> dict[str, Any]:
         plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         plain["data"] = {name: entry.to_plain() for name, entry in self.data.items()}
         # the launcher's fields appear only once an executor has set them, as they always have
-        return {k: v for k, v in plain.items() if k not in ("executor", "ddp", "threads", "gpus") or v is not None}
+        optional = ("executor", "ddp", "threads", "gpus", "audio_fingerprints")
+        return {k: v for k, v in plain.items() if k not in optional or v is not None}
 
     @classmethod
     def from_plain(cls, data: Mapping[str, Any]) -> "CellRuntime":

@@ -110,34 +110,135 @@ def env_key(dataset: str) -> str:
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """A YAML file whose keys mirror the CLI options, plus a ``datasets:``
-    section saying where data lives::
+    """A YAML file whose keys mirror the ``benchsuite run`` options (``--data-root`` is
+    ``data_root:``, ``--datasets`` is ``select_datasets:``, ``--set`` is ``set:``), checked
+    here key by key so that a wrong value is refused naming the file and the key::
 
-        models: [aasist-l, lfcc-lcnn]
-        seeds: 3                  # or seed_list: [1, 10, 100]
+        models: [aasist-l, lfcc-lcnn]      # or "aasist-l,lfcc-lcnn", like --models
+        seeds: 3                           # or seed_list: [1, 10, 100]
         profile: quick
-        set: {model.aasist-l.epochs: 2}
-        datasets:
+        set: {model.aasist-l.epochs: 2}    # or a list of KEY=VALUE strings, like repeated --set
+        data_root:                         # or a list of NAME=DIR strings, like repeated --data-root
           asvspoof2019-la: /data/LA
           asvspoof2021-la: {root: /data/ASVspoof2021, options: {subset: progress}}
-        select_datasets: [asvspoof2019-la]   # optional, like --datasets
-    """
+        select_datasets: [asvspoof2019-la] # optional, like --datasets
+
+    ``datasets:`` (the older name of ``data_root:``) is still read; see docs/config.md.
+    The result has ``set`` as a mapping and every data root under ``datasets``."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"--config {path}: is a directory; expected a YAML file of options")
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"--config {path}: file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--config {path}: cannot be read as text ({exc})") from exc
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"--config {path}: not valid YAML ({exc})") from exc
     if data is None:
-        return {}
+        # an empty file would otherwise run the whole default matrix: almost never what was meant
+        raise ConfigError(f"--config {path}: the file holds no options; expected a mapping such as "
+                          f"'models: [lfcc-lcnn]' and 'profile: quick' (see docs/config.md)")
     if not isinstance(data, dict):
-        raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
-    known = {"models", "select_datasets", "metrics", "seeds", "seed_list", "profile", "device", "precision", "out",
-             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache", "sweep"}
-    unknown = set(data) - known
+        raise ConfigError(f"--config {path}: expected a mapping of options at the top level, found "
+                          f"{type(data).__name__}")
+    unknown = sorted(str(k) for k in set(data) - set(CONFIG_KEYS))
     if unknown:
-        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-    return data
+        hints = "".join(did_you_mean(k, sorted(CONFIG_KEYS), cutoff=0.6) for k in unknown[:1])
+        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)}.{hints} Known keys: "
+                          f"{', '.join(sorted(CONFIG_KEYS))}")
+    for key, value in data.items():
+        expected = CONFIG_KEYS[key](value)
+        if expected is not None:
+            raise ConfigError(f"--config {path}: {key}: {value!r}; expected {expected}")
+    checked = dict(data)
+    for key in ("models", "select_datasets", "metrics"):
+        if isinstance(checked.get(key), str):
+            checked[key] = parse_name_list(checked[key], f"--config {path}: {key}")
+    if isinstance(checked.get("set"), list):
+        checked["set"] = dict(item.split("=", 1) for item in checked["set"])
+    roots = _config_roots(checked.pop("data_root", None))
+    if roots:
+        older = checked.get("datasets") or {}
+        both = sorted(set(roots) & set(older))
+        if both:
+            raise ConfigError(f"--config {path}: {', '.join(both)} appear(s) under both data_root and datasets "
+                              f"(the older name of data_root); keep one")
+        checked["datasets"] = {**older, **roots}
+    return checked
+
+
+def _config_roots(value: Any) -> dict[str, Any]:
+    if isinstance(value, list):
+        return {name: str(root) for name, root in (parse_data_root(item) for item in value)}
+    return dict(value or {})
+
+
+def _names(value: Any) -> str | None:
+    ok = (isinstance(value, str) and value.strip()) or (
+        isinstance(value, list) and value and all(isinstance(v, str) and v for v in value))
+    return None if ok else "a list of names, e.g. [lfcc-lcnn, aasist-l], or a comma-separated string"
+
+
+def _positive_int(value: Any) -> str | None:
+    return None if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else "an integer >= 1"
+
+
+def _seed_list(value: Any) -> str | None:
+    ok = isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    return None if ok else "a list of integers, e.g. [1, 10, 100]"
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value else "a non-empty string"
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) or value is None else "true or false"
+
+
+def _workers(value: Any) -> str | None:
+    return None if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else "an integer >= 0"
+
+
+def _key_values(value: Any) -> str | None:
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) and "=" in v for v in value):
+        return None
+    return "a mapping of KEY: VALUE (e.g. {model.lfcc-lcnn.epochs: 2}) or a list of KEY=VALUE strings"
+
+
+def _roots(value: Any) -> str | None:
+    if isinstance(value, dict) or value is None:
+        return None  # each entry is checked by data_sources_from_config
+    if isinstance(value, list) and all(isinstance(v, str) and "=" in v for v in value):
+        return None
+    return "a mapping of dataset name to a directory or {root, options}, or a list of NAME=DIR strings"
+
+
+def _older_roots(value: Any) -> str | None:
+    if isinstance(value, list):
+        return ("a mapping of dataset name to its data root ('datasets:' says where data lives, like --data-root; "
+                "to choose datasets as --datasets does, use select_datasets: [...])")
+    return _roots(value)
+
+
+# each key of a --config file, mirroring the `benchsuite run` flag of the same name, and its check
+def _sweep_section(value: Any) -> str | None:
+    # the axes and combinations themselves are checked by planning.sweeps, like --sweep
+    return None if isinstance(value, dict) else "a mapping of axes (KEY: [values]) or axes: plus combinations:"
+
+
+CONFIG_KEYS: dict[str, Any] = {
+    "models": _names, "select_datasets": _names, "metrics": _names, "seeds": _positive_int, "seed_list": _seed_list,
+    "profile": _text, "device": _text, "precision": _text, "out": _text, "report_dir": _text, "set": _key_values,
+    "data_root": _roots, "datasets": _older_roots, "train_on": _text, "num_workers": _workers, "pin_memory": _flag,
+    "audio_cache": _flag, "sweep": _sweep_section,
+}
 
 
 def data_sources_from_config(section: Any, path: Path) -> dict[str, DataSource]:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import difflib
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Generic, Iterable, Iterator, Mapping, TypeVar
 
 from benchsuite.contract import AugmentationSpec, Baseline, ConfigError, DatasetSpec, MetricSpec, ModelSpec, Task
-from benchsuite.plugins.manager import LoadedPlugins, PluginFailure, PluginInfo, make_plugin_manager
+from benchsuite.plugins.manager import LoadedPlugins, PluginFailure, PluginInfo, failure_message, make_plugin_manager
 
 T = TypeVar("T")
 
@@ -23,16 +24,17 @@ class Kind(Generic[T]):
 
     noun: str
     items: dict[str, Registered[T]] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)  # one line per name two plugins registered
 
     def add(self, spec: T, plugin: PluginInfo) -> None:
         name = spec.name  # type: ignore[attr-defined]
         if not isinstance(name, str) or not name:
             raise ConfigError(f"plugin {plugin.name!r} registered a {self.noun} without a name")
         if name in self.items:
-            first = self.items[name].plugin
-            raise ConfigError(
-                f"{self.noun} {name!r} is registered twice: by plugin {_who(first)} and by plugin {_who(plugin)}"
-            )
+            # recorded, not raised here: `benchsuite plugins` lists it and every other command refuses
+            self.conflicts.append(f"{self.noun} {name!r} is registered twice: by plugin {_who(self.items[name].plugin)}"
+                                  f" and by plugin {_who(plugin)}")
+            return
         self.items[name] = Registered(spec, plugin)
 
     def get(self, name: str) -> Registered[T]:
@@ -81,10 +83,26 @@ class Registry:
     baselines: list[Registered[Baseline]] = field(default_factory=list)
     loaded: LoadedPlugins | None = None  # the plugin manager the items came from
 
+    hook_failures: list[PluginFailure] = field(default_factory=list)  # plugins whose hook raised
+
     @property
     def failures(self) -> list[PluginFailure]:
-        """Plugins that failed to load (the registry holds what the others registered)."""
-        return list(self.loaded.failures) if self.loaded is not None else []
+        """Plugins that failed to load or whose hook raised (the registry holds what the others
+        registered)."""
+        return (list(self.loaded.failures) if self.loaded is not None else []) + self.hook_failures
+
+    @property
+    def conflicts(self) -> list[str]:
+        """Names registered by two plugins, one line each naming both."""
+        return [line for kind in (self.models, self.datasets, self.metrics, self.augmentations)
+                for line in kind.conflicts]
+
+    def refuse_conflicts(self) -> None:
+        """Raise one ConfigError naming every name two plugins registered (which of the two is
+        meant cannot be guessed); ``benchsuite plugins`` lists them instead."""
+        if self.conflicts:
+            raise ConfigError("; ".join(self.conflicts) + ". Uninstall one of the plugins, or load only the "
+                              "ones you want with BENCHSUITE_LOAD_PLUGINS=a,b (see `benchsuite plugins`)")
 
     def metrics_for(self, task: Task) -> list[Registered[MetricSpec]]:
         """A plugin registers its headline metric first, and the report's columns follow this order."""
@@ -120,34 +138,61 @@ _KINDS = {
 
 
 def build_registry(strict: bool = False, extra: Mapping[str, object] | None = None,
-                   only: Iterable[str] | None = None) -> Registry:
+                   only: Iterable[str] | None = None, allow_conflicts: bool = False) -> Registry:
     """Load the plugins of this environment (``only`` the named entry points, when given; and
     ``extra``: name -> plugin object) into a new plugin manager and collect their
     registrations.  Each hook implementation is called on its own, so every item records
-    the plugin that registered it."""
+    the plugin that registered it.  A plugin whose hook raises (or registers the wrong type)
+    is a failure like one that does not import: none of its items are registered, it is
+    listed in :attr:`Registry.failures`, and ``strict`` makes it an error.  A name two plugins
+    register is an error unless ``allow_conflicts`` (``benchsuite plugins`` reports it)."""
     loaded = make_plugin_manager(strict=strict, extra=extra, only=only)
     registry = Registry(loaded=loaded)
+    # each hook's registrations per plugin, in order, committed once every hook has run
+    pending: list[tuple[str, PluginInfo, list[Any]]] = []
+    failed: set[str] = set()
     for hook_name, (attr, expected) in _KINDS.items():
         caller = getattr(loaded.manager.hook, hook_name)
         for impl in reversed(caller.get_hookimpls()):  # registration order
             plugin = loaded.info(impl.plugin_name)
+            if plugin.name in failed:
+                continue
+            items: list[Any] = []
 
-            def register(item: Any, _plugin: PluginInfo = plugin, _attr: str = attr, _expected: type = expected) -> None:
+            def register(item: Any, _plugin: PluginInfo = plugin, _expected: type = expected,
+                         _items: list = items) -> None:
                 if not isinstance(item, _expected):
                     raise ConfigError(
                         f"plugin {_plugin.name!r} passed a {type(item).__name__} to register in "
                         f"{hook_name}; expected {_expected.__name__}"
                     )
-                if _attr == "baselines":
-                    registry.baselines.append(Registered(item, _plugin))
-                else:
-                    getattr(registry, _attr).add(item, _plugin)
+                _items.append(item)
 
-            impl.function(register=register)
+            try:
+                impl.function(register=register)
+            except Exception as exc:  # a broken plugin must not take the others (or the CLI) down
+                failed.add(plugin.name)
+                registry.hook_failures.append(PluginFailure(
+                    plugin.name, plugin.distribution, f"hook {hook_name} raised {type(exc).__name__}: {exc}",
+                    traceback.format_exc()))
+                continue
+            pending.append((attr, plugin, items))
+    for attr, plugin, items in pending:
+        if plugin.name in failed:
+            continue
+        for item in items:
+            if attr == "baselines":
+                registry.baselines.append(Registered(item, plugin))
+            else:
+                getattr(registry, attr).add(item, plugin)
+    if strict and registry.hook_failures:
+        raise ConfigError("; ".join(failure_message(f) for f in registry.hook_failures))
+    if not allow_conflicts:
+        registry.refuse_conflicts()
     return registry
 
 
-def get_registry(strict: bool = False) -> Registry:
+def get_registry(strict: bool = False, allow_conflicts: bool = False) -> Registry:
     """The registry of this environment's plugins, loaded afresh (importing a plugin
     module twice costs nothing: Python keeps it)."""
-    return build_registry(strict=strict)
+    return build_registry(strict=strict, allow_conflicts=allow_conflicts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from benchsuite.contract import BenchsuiteError, MetricOptions, MetricSpec, MetricValueInfo, ScoreSet, Task
+from benchsuite.contract import BenchsuiteError, CellFailure, MetricOptions, MetricSpec, MetricValueInfo, ScoreSet, Task
 from benchsuite.plugins.registry import Registered, Registry
 
 
@@ -16,6 +16,8 @@ class MetricResults:
     notes: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # metric name -> "ExceptionType: message (plugin NAME)" for each metric that raised; the others' values stay
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 def info_dict(metric_name: str, info: MetricValueInfo) -> dict[str, Any]:
@@ -27,11 +29,17 @@ def run_metrics(metrics: Iterable[Registered[MetricSpec]], scores: ScoreSet,
                 options: MetricOptions = MetricOptions()) -> MetricResults:
     """Every metric's values, breakdowns, notes and extras, merged.  A key that
     two metrics produce keeps the first; the second is stored as ``metric:key``
-    so nothing is silently overwritten."""
+    so nothing is silently overwritten.  A metric that raises is recorded in ``errors`` under
+    its name and the other metrics still run: one broken metric plugin never costs the scores
+    (``benchsuite rescore`` computes it again once the plugin is fixed)."""
     results = MetricResults()
     for reg in metrics:
         spec = reg.spec
-        output = spec.compute(scores, options)
+        try:
+            output = spec.compute(scores, options)
+        except Exception as exc:  # a plugin's bug or a BenchsuiteError: either way, this metric only
+            results.errors[spec.name] = f"{type(exc).__name__}: {exc} (plugin {reg.plugin.name!r})"
+            continue
         rename = {key: key if key not in results.values else f"{spec.name}:{key}" for key in output.values}
         for key, value in output.values.items():
             results.values[rename[key]] = None if value is None else float(value)
@@ -69,6 +77,9 @@ def selection_metric(registry: Registry, task: Task, key: str) -> Callable[[Scor
                 except BenchsuiteError:
                     # e.g. an untrained model giving constant dev scores: the worst possible value
                     return float("inf")
+                except Exception as exc:  # a broken metric plugin: say which, at the first epoch
+                    raise CellFailure(f"metric {spec.name!r} (plugin {reg.plugin.name!r}) raised while selecting "
+                                      f"on dev: {type(exc).__name__}: {exc}") from exc
                 result = values.get(key)
                 return float("inf") if result is None else sign * float(result)
 

@@ -65,6 +65,8 @@ class ResultsStore(CellDirectories):
                 ),
             )
             for split, values in (result.get("metrics") or {}).items():
+                if not isinstance(values, dict):
+                    continue  # not a result's metrics: the row keeps the result, the metrics table skips it
                 for metric, value in values.items():
                     if isinstance(value, (int, float)) or value is None:
                         conn.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?)", (cell_id, split, metric, value))

@@ -22,7 +22,7 @@ from benchsuite.contract.streams import RandomStreams
 from benchsuite.common.progress import Progress
 from benchsuite.common.files import atomic_write_text
 
-from benchsuite.training.checkpoints import BEST, LAST, load_checkpoint, save_checkpoint
+from benchsuite.training.checkpoints import BEST, LAST, load_checkpoint, load_resume_checkpoint, save_checkpoint
 from benchsuite.training.device import autocast_dtype
 from benchsuite.training.optim import build_optimizer, lr_factor, make_loss, make_sample_loss
 from benchsuite.training.seeding import seed_everything
@@ -190,8 +190,8 @@ class Trainer:
         history: list[EpochRecord] = []
         resumed_from = None
         last_path = self.checkpoint_dir / LAST
-        if last_path.exists():
-            state = load_checkpoint(last_path)
+        state = load_resume_checkpoint(last_path, self.progress.message, selected=self.checkpoint_dir / BEST)
+        if state is not None:
             self.model.load_state_dict(state["model_state"])
             if self.head is not None and state.get("head_state") is not None:
                 self.head.load_state_dict(state["head_state"])
@@ -275,7 +275,7 @@ class Trainer:
             dev_text = "" if value is None else f", dev {value:.4f}{' (best)' if improved else ''}"
             self.progress.message(f"epoch {epoch + 1}/{recipe.epochs}: train loss {record.train_loss:.4f}{dev_text}")
             if self.dist.is_main:
-                save_checkpoint(last_path, self._state(epoch + 1, step, best, history))
+                save_checkpoint(last_path, self._state(epoch + 1, step, best, history), keep_previous=True)
                 self.write_log(history)
 
         return TrainSummary(len(history), best["epoch"], best["value"], resumed_from,
@@ -306,8 +306,9 @@ class EstimatorTrainer:
 
     def fit(self, make_batches: Callable[[], Any]) -> TrainSummary:
         best_path = self.checkpoint_dir / BEST
-        if best_path.exists():
-            self.estimator.load_state_dict(load_checkpoint(best_path)["model_state"])
+        fitted = load_resume_checkpoint(best_path, self.progress.message)
+        if fitted is not None:
+            self.estimator.load_state_dict(fitted["model_state"])
             if hasattr(self.estimator, "to"):
                 self.estimator.to(self.device)
             self.progress.message("fitted estimator found in the cell's checkpoint; not fitting again")
