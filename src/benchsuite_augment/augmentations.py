@@ -1,7 +1,9 @@
 """Online training-time augmentations: ``musan`` (additive noise, music and
 babble at a random SNR), ``rir`` (reverberation with a random room impulse
 response), ``rawboost`` (RawBoost signal degradation for raw-waveform
-countermeasures) and ``specaugment`` (time/frequency masking of features).
+countermeasures), ``specaugment`` (time/frequency masking of features),
+``speed`` (speed perturbation, as WeSpeaker's) and ``gain`` (a random amplitude
+factor, as SincNet's training batches).
 
 Each ``build(options)`` returns ``augment(x, rng) -> x`` that draws all of its
 randomness from ``rng`` and applies with the option ``probability`` (default
@@ -508,6 +510,75 @@ class SpecMask:
         return out
 
 
+# --------------------------------------------------------------------------- speed and gain
+
+SPEED_OPTIONS = ("speeds", "probability")
+
+
+def change_speed(wave: np.ndarray, speed: float) -> np.ndarray:
+    """``wave`` played ``speed`` times faster (tempo and pitch together, as sox's ``speed`` effect followed by
+    ``rate`` back to the original sample rate): resampled by the rational factor nearest 1 / ``speed``, then
+    cut, or tiled from its start, to the input's length so the training crop keeps its size."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    if speed == 1.0 or len(wave) == 0:
+        return wave
+    ratio = Fraction(1.0 / speed).limit_denominator(100)
+    changed = resample_poly(wave.astype(np.float64), ratio.numerator, ratio.denominator)
+    if len(changed) < len(wave):
+        changed = np.tile(changed, -(-len(wave) // len(changed)))
+    return changed[:len(wave)].astype(np.float32)
+
+
+def build_speed(options: Mapping[str, Any]) -> Augment:
+    """Speed perturbation: one factor drawn uniformly from ``speeds`` (default 0.9, 1.0, 1.1, as
+    wenet-e2e/wespeaker ``wespeaker/dataset/processor.py`` ``speed_perturb``: speeds [1.0, 0.9, 1.1],
+    ``random.randint(0, 2)``).  WeSpeaker also makes each speed of a speaker a class of its own; the
+    augmentation changes the audio only."""
+    name = "speed"
+    opts = check_options(options, SPEED_OPTIONS, name)
+    speeds = opts.get("speeds", (0.9, 1.0, 1.1))
+    try:
+        factors = tuple(float(v) for v in speeds)
+    except (TypeError, ValueError):
+        raise ConfigError(f"augmentation {name!r}: option speeds={speeds!r}; expected a list of numbers") from None
+    if not factors or any(not math.isfinite(f) or not 0.5 <= f <= 2.0 for f in factors):
+        raise ConfigError(f"augmentation {name!r}: option speeds={speeds!r}; expected numbers in [0.5, 2]")
+    probability = number_option(opts, "probability", 1.0, name, low=0.0, high=1.0)
+    return ProbabilityGate(probability, SpeedPerturbation(factors))
+
+
+class SpeedPerturbation:
+    def __init__(self, speeds: Sequence[float]):
+        self.speeds = tuple(speeds)
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return change_speed(wave, self.speeds[int(rng.integers(len(self.speeds)))])
+
+
+GAIN_OPTIONS = ("range", "probability")
+
+
+def build_gain(options: Mapping[str, Any]) -> Augment:
+    """The waveform times a factor drawn uniformly from ``range`` (default [0.8, 1.2]: mravanelli/SincNet
+    ``speaker_id.py``:37 ``rand_amp_arr = uniform(1 - fact_amp, 1 + fact_amp)`` with ``fact_amp`` 0.2)."""
+    name = "gain"
+    opts = check_options(options, GAIN_OPTIONS, name)
+    low, high = range_option(opts, "range", (0.8, 1.2), name, low=0.0)
+    probability = number_option(opts, "probability", 1.0, name, low=0.0, high=1.0)
+    return ProbabilityGate(probability, RandomGain(low, high))
+
+
+class RandomGain:
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return (wave * rng.uniform(self.low, self.high)).astype(np.float32)
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -526,6 +597,12 @@ AUGMENTATIONS = (
     ("specaugment", build_specaugment, "features",
      "SpecAugment time/frequency masking of a [frames, bins] feature array. Options: freq_masks, max_freq_width, "
      "time_masks, max_time_width, mask_value zero|mean, probability."),
+    ("speed", build_speed, "waveform",
+     "Speed perturbation (tempo and pitch) by a factor drawn from speeds (default 0.9, 1.0, 1.1, as WeSpeaker); "
+     "the crop keeps its length. Options: speeds, probability."),
+    ("gain", build_gain, "waveform",
+     "A random amplitude factor from range (default [0.8, 1.2], SincNet's fact_amp 0.2). Options: range, "
+     "probability."),
 )
 
 

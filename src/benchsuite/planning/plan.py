@@ -1,6 +1,7 @@
 """The plan: every compatible (dataset, model) pair x seeds, as resolved cell configs.
 
-A cell config is a plain dict with two parts:
+A cell config is a plain dict with two parts (and ``fidelity``, the recipe's deviations from the
+authors' code, which documents the cell and is not part of its id):
 
 - ``identity``: what the result depends on (dataset and its fingerprint, model,
   model config, recipe, seed, profile, precision, plugin versions); its hash is
@@ -23,6 +24,7 @@ from benchsuite.contract.recipe import without_added_defaults
 from benchsuite.planning.options import (
     DataSource, Override, RunOptions, dataset_overrides, env_data_roots, env_key, parse_override, to_plain,
 )
+from benchsuite.planning.fidelity import deviations_record
 from benchsuite.planning.recipes import ResolvedModel, resolve_models
 from benchsuite.plugins.registry import Registered, Registry, unknown_name_message
 
@@ -223,7 +225,9 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         "audio_cache": options.audio_cache,
         "command": options.command,
     }
-    return Cell(cell_id_for(identity), {"identity": identity, "runtime": runtime})
+    # beside the identity, not in it: a reworded reference must not orphan stored cells
+    recorded = deviations_record(list(model.deviations))
+    return Cell(cell_id_for(identity), {"identity": identity, "runtime": runtime, "fidelity": recorded})
 
 
 def describe(cells: list[Cell]) -> str:
