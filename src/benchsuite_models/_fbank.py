@@ -84,7 +84,7 @@ class KaldiFbank(nn.Module):
 
 _WESPEAKER = "wenet-e2e/wespeaker"
 _V2 = f"{_WESPEAKER} examples/voxceleb/v2"
-_CONF = f"{_V2}/conf/ecapa_tdnn.yaml (resnet.yaml, xvec.yaml: the same values)"
+_CONF = f"{_V2}/conf/ecapa_tdnn.yaml"  # resnet.yaml and xvec.yaml set the same values
 
 
 def wespeaker_recipes(**quick_changes: Any) -> dict[str, Recipe]:
@@ -117,6 +117,7 @@ def wespeaker_recipes(**quick_changes: Any) -> dict[str, Recipe]:
             "margin_ramp_epochs": f"{_CONF}:64-65 increase_start_epoch 20, fix_start_epoch 40",
             "crop_samples": f"{_CONF}:33 num_frms 200 (200 frames of 25 ms / 10 ms = 32,240 samples)",
             "selection": f"{_V2}/run.sh:80-88 the averaged model, no dev selection",
+            "eval_crop": f"{_WESPEAKER} wespeaker/bin/extract.py:39,95 batch_size 1 -> whole_utt: whole utterances",
             "averaging": f"{_V2}/run.sh:83-86 average_model.py --num 10; "
                          f"{_WESPEAKER} wespeaker/bin/average_model.py:53-56 the last num files",
             "average_epochs": f"{_CONF}:5 num_avg 10",

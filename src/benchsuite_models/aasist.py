@@ -256,7 +256,11 @@ def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _AASIST = "clovaai/aasist"
-_CONF = f"{_AASIST} config/AASIST.conf (AASIST-L.conf: the same lines)"
+
+
+def _conf(lines: str, text: str) -> str:
+    """A line of the two configs: AASIST.conf and AASIST-L.conf share the optimisation block line by line."""
+    return f"{_AASIST} config/AASIST.conf:{lines} (AASIST-L.conf:{lines}) {text}"
 
 
 def _paper_recipe() -> Recipe:
@@ -267,15 +271,15 @@ def _paper_recipe() -> Recipe:
         crop_samples=64600, train_crop="random", eval_crop="first", selection="dev_eer",
         selection_ties="later", averaging="improving", bn_update=True,
         sources={
-            "epochs": f"{_CONF}:6 num_epochs 100",
-            "batch_size": f"{_CONF}:5 batch_size 24",
-            "optimizer": f"{_CONF}:23-24 adam, amsgrad False",
-            "lr": f"{_CONF}:25 base_lr 0.0001",
-            "lr_min": f"{_CONF}:26 lr_min 0.000005",
-            "betas": f"{_CONF}:27 betas [0.9, 0.999]",
-            "weight_decay": f"{_CONF}:28 weight_decay 0.0001",
-            "scheduler": f"{_CONF}:29 cosine; {_AASIST} utils.py:108-118 LambdaLR over epochs x steps, "
-                         f"main.py:350-351 stepped every batch",
+            "epochs": _conf("6", "num_epochs 100"),
+            "batch_size": _conf("5", "batch_size 24"),
+            "optimizer": _conf("23-24", "adam, amsgrad False"),
+            "lr": _conf("25", "base_lr 0.0001"),
+            "lr_min": _conf("26", "lr_min 0.000005"),
+            "betas": _conf("27", "betas [0.9, 0.999]"),
+            "weight_decay": _conf("28", "weight_decay 0.0001"),
+            "scheduler": _conf("29", "cosine") + f"; {_AASIST} utils.py:108-118 LambdaLR over epochs x steps, "
+                                                 f"main.py:350-351 stepped every batch",
             "loss": f"{_AASIST} main.py:335-336 CrossEntropyLoss(weight=[0.1, 0.9])",
             "class_weights": f"{_AASIST} main.py:335 [0.1, 0.9] (spoof, bona fide)",
             "crop_samples": f"{_AASIST} data_utils.py:69,89 cut 64600",
@@ -295,6 +299,7 @@ def _paper_recipe() -> Recipe:
             why="selecting on the evaluation set reports an optimistic number; the SWA model is the closest "
                 "choice that uses dev only",
             reference=f"{_AASIST} main.py:155-172 (eval on every new best, best.pth by eval t-DCF), 199-207",
+            fields=("selection",),
         ),),
     )
 

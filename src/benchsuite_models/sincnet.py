@@ -218,6 +218,8 @@ _PAPER = Recipe(
         "augmentations": f"{_SINCNET} speaker_id.py:37,57,232 random amplitude uniform(0.8, 1.2)",
         "window_hop_samples": f"{_SINCNET} speaker_id.py:149 wshift (10 ms)",
         "dvector_pooling": f"{_SINCNET} compute_d_vector.py:29-30,197,234-238",
+        "eval_crop": f"{_SINCNET} compute_d_vector.py:207-232 the whole sentence in 200 ms windows every 10 ms",
+        "selection": f"{_SINCNET} speaker_id.py:261,336 model_raw.pkl overwritten at every evaluation: the last",
     },
     deviations=(
         Deviation(

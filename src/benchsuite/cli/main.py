@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "score": ("benchsuite.cli.score", "score"),
     "predict": ("benchsuite.cli.predict", "predict"),
     "report": ("benchsuite.cli.report", "report"),
+    "recipe": ("benchsuite.cli.recipe", "recipe"),
 }
 
 
