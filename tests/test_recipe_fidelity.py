@@ -366,3 +366,59 @@ def test_a_cell_with_swa_bn_update_and_train_mode_validation_runs_end_to_end(tmp
     assert {"--set:averaging", "--set:validation_mode"} <= {d["name"] for d in result["fidelity"]["deviations"]}
     stored = json.loads((tmp_path / "runs" / "cells" / result["cell_id"] / "result.json").read_text())
     assert stored["fidelity"] == result["fidelity"]
+
+
+def test_an_interrupted_averaging_run_resumes_to_the_same_model(tmp_path):
+    recipe = Recipe(epochs=4, batch_size=4, lr=1e-2, loss="ce", averaging="improving", selection_ties="later",
+                    bn_update=True)
+    values = [0.5, 0.3, 0.3, 0.4]
+    _fit(_trainer(tmp_path / "whole", recipe), values)
+
+    class Killed(Exception):
+        pass
+
+    calls = []
+
+    def dev_value_killed_at_epoch_3() -> float:
+        calls.append(1)
+        if len(calls) == 3:
+            raise Killed
+        return values[len(calls) - 1]
+
+    with pytest.raises(Killed):
+        _trainer(tmp_path / "resumed", recipe).fit(_loader(), dev_value_killed_at_epoch_3, lambda epoch: None)
+    summary, _ = _fit(_trainer(tmp_path / "resumed", recipe), values[2:])
+    assert summary.resumed_from_epoch == 2 and summary.averaged_epochs == [1, 2, 3]
+    whole = load_checkpoint(tmp_path / "whole" / BEST)["model_state"]
+    resumed = load_checkpoint(tmp_path / "resumed" / BEST)["model_state"]
+    for key, value in whole.items():
+        torch.testing.assert_close(resumed[key], value, rtol=0, atol=0)
+
+
+def test_reverb_or_noise_applies_one_of_the_two_with_wespeakers_probability(tmp_path):
+    import soundfile
+
+    from benchsuite_augment.augmentations import build_reverb_or_noise
+
+    rate = 16000
+    rir = np.zeros(800, dtype=np.float32)
+    rir[0], rir[400] = 1.0, 0.5
+    noise = np.random.default_rng(0).standard_normal(rate).astype(np.float32)
+    soundfile.write(tmp_path / "rir.wav", rir, rate)
+    soundfile.write(tmp_path / "noise.wav", noise, rate)
+    (tmp_path / "rirs.txt").write_text("rir.wav\n")
+    (tmp_path / "noise.txt").write_text("noise.wav\n")
+    augment = build_reverb_or_noise({"rir_list": str(tmp_path / "rirs.txt"),
+                                     "noise_wav_list": str(tmp_path / "noise.txt")})
+    wave = np.sin(2 * np.pi * 300 * np.arange(rate) / rate).astype(np.float32)
+    outcomes = []
+    for seed in range(200):
+        out = augment(wave, np.random.default_rng(seed))
+        if np.array_equal(out, wave):
+            outcomes.append("none")
+        else:  # reverberation keeps the energy exactly; noise at 0-15 dB adds energy
+            outcomes.append("reverb" if math.isclose(float(np.sum(out.astype(np.float64) ** 2)),
+                                                     float(np.sum(wave.astype(np.float64) ** 2)), rel_tol=1e-4)
+                            else "noise")
+    share = {kind: outcomes.count(kind) / len(outcomes) for kind in ("none", "reverb", "noise")}
+    assert 0.3 < share["none"] < 0.5 and 0.2 < share["reverb"] < 0.4 and 0.2 < share["noise"] < 0.4

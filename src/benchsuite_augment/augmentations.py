@@ -510,6 +510,39 @@ class SpecMask:
         return out
 
 
+# --------------------------------------------------------------------------- reverb or noise (WeSpeaker)
+
+REVERB_OR_NOISE_OPTIONS = ("rir_list", "noise_wav_list", "music_wav_list", "speech_wav_list", "snr_noise",
+                           "snr_music", "snr_speech", "probability", "sample_rate")
+
+
+def build_reverb_or_noise(options: Mapping[str, Any]) -> Augment:
+    """With ``probability`` (default 0.6), either reverberation or additive MUSAN noise, each half the time:
+    wenet-e2e/wespeaker ``wespeaker/dataset/processor.py`` ``add_reverb_noise`` (``aug_prob > random()``, then
+    ``randint(1, 2)``), with its SNRs (noise 0-15 dB, music 5-15 dB, one speech file 10-30 dB).  The
+    reverberation is :func:`reverberate`'s (aligned on the direct path, energy-preserving)."""
+    name = "reverb_or_noise"
+    opts = check_options(options, REVERB_OR_NOISE_OPTIONS, name)
+    probability = number_option(opts, "probability", 0.6, name, low=0.0, high=1.0)
+    if not opts.get("rir_list"):
+        raise ConfigError(f"augmentation {name!r} needs option rir_list (a file listing impulse-response wavs)")
+    rate = {"sample_rate": opts["sample_rate"]} if "sample_rate" in opts else {}
+    reverb = build_rir({"rir_list": opts["rir_list"], **rate})
+    noise = build_musan({**{k: v for k, v in opts.items() if k not in ("rir_list", "probability")},
+                         "snr_speech": opts.get("snr_speech", (10.0, 30.0)), "babble_speakers": (1, 1)})
+    return ProbabilityGate(probability, OneOf((reverb, noise)))
+
+
+class OneOf:
+    """One of ``choices``, drawn uniformly for every sample."""
+
+    def __init__(self, choices: Sequence[Augment]):
+        self.choices = tuple(choices)
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.choices[int(rng.integers(len(self.choices)))](wave, rng)
+
+
 # --------------------------------------------------------------------------- speed and gain
 
 SPEED_OPTIONS = ("speeds", "probability")
@@ -597,6 +630,10 @@ AUGMENTATIONS = (
     ("specaugment", build_specaugment, "features",
      "SpecAugment time/frequency masking of a [frames, bins] feature array. Options: freq_masks, max_freq_width, "
      "time_masks, max_time_width, mask_value zero|mean, probability."),
+    ("reverb_or_noise", build_reverb_or_noise, "waveform",
+     "With probability 0.6, reverberation (rir_list) or MUSAN noise (noise/music/speech lists), one of the two, as "
+     "WeSpeaker's add_reverb_noise. Options: rir_list, noise_wav_list, music_wav_list, speech_wav_list, snr_noise, "
+     "snr_music, snr_speech, probability, sample_rate."),
     ("speed", build_speed, "waveform",
      "Speed perturbation (tempo and pitch) by a factor drawn from speeds (default 0.9, 1.0, 1.1, as WeSpeaker); "
      "the crop keeps its length. Options: speeds, probability."),

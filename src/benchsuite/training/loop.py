@@ -187,10 +187,14 @@ class Trainer:
         if not path.exists():
             return None
         state = load_checkpoint(path)
+        self._load_weights(state)
+        return state.get("epoch")
+
+    def _load_weights(self, state: dict[str, Any]) -> None:
+        """The model's (and head's) weights from a checkpoint."""
         self.model.load_state_dict(state["model_state"])
         if self.head is not None and state.get("head_state") is not None:
             self.head.load_state_dict(state["head_state"])
-        return state.get("epoch")
 
     # ---------------------------------------------------------------- loop
 
@@ -237,9 +241,7 @@ class Trainer:
         if not last_path.exists():
             return run
         state = load_checkpoint(last_path)
-        self.model.load_state_dict(state["model_state"])
-        if self.head is not None and state.get("head_state") is not None:
-            self.head.load_state_dict(state["head_state"])
+        self._load_weights(state)
         self.optimizer.load_state_dict(state["optimizer_state"])
         if self.scaler is not None and state.get("scaler_state"):
             self.scaler.load_state_dict(state["scaler_state"])
@@ -360,9 +362,7 @@ class Trainer:
         """Make the averaged weights the trained model: load them, recompute batch-norm statistics on the
         training split when the recipe asks, score dev with it and save it as ``best.pt``."""
         average = run.average
-        self.model.load_state_dict(average.mean["model"])
-        if self.head is not None and "head" in average.mean:
-            self.head.load_state_dict(average.mean["head"])
+        self._load_weights({"model_state": average.mean["model"], "head_state": average.mean.get("head")})
         if self.recipe.bn_update:
             # the training split as the last epoch saw it (same crops and order), as torchcontrib's bn_update
             # runs over the training loader; the seed makes dropout draws repeatable on a resumed run
