@@ -9,6 +9,7 @@ import click
 
 from benchsuite.cli._context import registry_for
 from benchsuite.contract import ConfigError, PROFILES, ModelSpec, Task
+from benchsuite.contract.recipe import recipe_problems
 from benchsuite.planning.fidelity import FieldSource, deviations_record, resolve
 from benchsuite.planning.options import Override, parse_override, to_plain
 
@@ -33,6 +34,9 @@ def _task(spec: ModelSpec, name: str | None) -> Task:
 def describe(spec: ModelSpec, profile: str, task: Task, overrides: list[Override]) -> dict[str, Any]:
     """The resolved recipe of (model, profile, task) as ``benchsuite recipe --json`` prints it."""
     recipe, config, sources, deviations = resolve(spec, profile, task, overrides)
+    problems = recipe_problems(recipe)
+    if problems:
+        raise ConfigError(f"model {spec.name!r}, {profile!r} recipe: {'; '.join(problems)}")
     return {"model": spec.name, "profile": profile, "task": task.value,
             **deviations_record(deviations),
             "fields": [s.as_dict() for s in sources]}

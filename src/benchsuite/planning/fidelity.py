@@ -60,14 +60,6 @@ def profile_config(spec: ModelSpec, recipe: Recipe, where: str) -> Any:
     return dataclasses.replace(config, **recipe.model_config)
 
 
-def _paper_recipe(spec: ModelSpec, task: Task | None) -> Recipe:
-    return spec.recipe(PAPER, task)
-
-
-def _plain(value: Any) -> Any:
-    return to_plain(value)
-
-
 def _declared_fields(recipe: Recipe) -> dict[str, list[str]]:
     covered: dict[str, list[str]] = {}
     for deviation in recipe.deviations:
@@ -80,11 +72,14 @@ def resolve(spec: ModelSpec, profile: str, task: Task | None, overrides: list[Ov
             ) -> tuple[Recipe, Any, list[FieldSource], list[Deviation]]:
     """The recipe and config of (model, profile, task) with ``overrides`` applied, every field's source, and
     every deviation from the authors' code (declared by the plugin, or made by the profile or an override)."""
-    paper = _paper_recipe(spec, task)
+    paper = spec.recipe(PAPER, task)
     paper_config = profile_config(spec, paper, "paper recipe")
     plugin = spec.recipe(profile, task)
     plugin_config = profile_config(spec, plugin, f"{profile!r} recipe")
-    recipe, config = apply_model_overrides(spec.name, plugin, plugin_config, overrides)
+    # an override of the recipe's model_config reaches the config; direct config overrides win over it
+    recipe, _config = apply_model_overrides(spec.name, plugin, plugin_config, overrides)
+    recipe, config = apply_model_overrides(spec.name, recipe, profile_config(spec, recipe, "--set model_config"),
+                                           overrides)
     default_recipe = Recipe()
     default_config = spec.config_class()
     covered = _declared_fields(plugin)
@@ -100,19 +95,21 @@ def resolve(spec: ModelSpec, profile: str, task: Task | None, overrides: list[Ov
         value, plugin_value, paper_value = (getattr(resolved, name), getattr(from_plugin, name),
                                             getattr(from_paper, name))
         reference = paper.sources.get(name, "")
-        if _plain(value) != _plain(plugin_value):
+        if to_plain(value) != to_plain(plugin_value):
             source = "--set"
-        elif _plain(plugin_value) != _plain(paper_value):
+        elif to_plain(plugin_value) != to_plain(paper_value):
             source = "profile"
-        elif name in paper.sources or _plain(paper_value) != _plain(getattr(default, name)):
+        elif name in paper.sources or to_plain(paper_value) != to_plain(getattr(default, name)):
             source = PAPER
         else:
             source = "default"
         names = list(covered.get(name, []))
-        if _plain(value) != _plain(paper_value):
+        if to_plain(value) != to_plain(paper_value):
             origin = "--set" if source == "--set" else profile
-            why = (f"set by --set {set_texts[name]}" if source == "--set" and name in set_texts
-                   else PROFILE_REASON.format(profile=profile))
+            if source == "--set":
+                why = f"set by --set {set_texts.get(name) or set_texts.get('model_config', '')}".rstrip()
+            else:
+                why = PROFILE_REASON.format(profile=profile)
             deviation = Deviation(name=f"{origin}:{name}", fields=(name,), reference=reference, why=why,
                                   what=f"{name} {_show(value)} where the paper recipe has {_show(paper_value)}")
             automatic.append(deviation)
@@ -128,5 +125,5 @@ def deviations_record(deviations: list[Deviation]) -> dict[str, Any]:
 
 
 def _show(value: Any) -> str:
-    plain = _plain(value)
+    plain = to_plain(value)
     return "null" if plain is None else repr(plain) if isinstance(plain, str) else str(plain)
