@@ -5,7 +5,7 @@ needs one copy of the model however many epochs are averaged, and it is saved in
 run averages the same epochs.  Floating-point tensors are averaged; integer buffers (batch norm's
 ``num_batches_tracked``) keep the latest epoch's value.
 
-- clovaai/aasist ``main.py``:115,178,186-187: torchcontrib ``SWA.update_swa()`` on every epoch whose dev EER
+- clovaai/aasist ``main.py``:115,177-179,185-187: torchcontrib ``SWA.update_swa()`` on every epoch whose dev EER
   is a new best or ties it, ``swap_swa_sgd()`` then ``bn_update(trn_loader, model)`` at the end;
 - wenet-e2e/wespeaker ``wespeaker/bin/average_model.py``:56-70: the mean of the last ``num_avg`` epochs'
   state dicts.
