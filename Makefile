@@ -12,7 +12,7 @@ LOCK_VENV := .lock-venv
 # 15 minutes on 2 CPU cores; every stored result says it ran the quick profile.
 RUN_ARGS ?= --models aasist-l,lfcc-lcnn,lfcc-gmm --datasets synth-la --seeds 2 --profile quick
 
-.PHONY: run test benchmark install lock clean
+.PHONY: run test benchmark install lock clean recipes
 
 # The lock is a constraints file: it fixes the version of everything pip installs, and the build
 # runs without isolation so that setuptools comes from the lock too, not from the index of the day.
@@ -30,6 +30,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# docs/recipes.md is generated from the model plugins; `make test` fails while it is stale.
+recipes: $(STAMP)
+	$(BIN)/benchsuite recipe --all --markdown > docs/recipes.md
 
 benchmark: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-enable -q

@@ -88,6 +88,8 @@ def test_paper_recipes_are_the_published_ones(registry):
         assert (r.optimizer, r.lr, r.weight_decay, r.betas, r.scheduler, r.lr_min) == ("adam", 1e-4, 1e-4,
                                                                                          (0.9, 0.999), "cosine", 5e-6)
         assert (r.batch_size, r.epochs, r.crop_samples, r.train_crop, r.eval_crop) == (24, 100, 64600, "random", "first")
+        # clovaai/aasist main.py:148,177-187: SWA over the dev-improving epochs (ties win), BN update on train
+        assert (r.averaging, r.bn_update, r.selection_ties) == ("improving", True, "later")
     r = recipe("rawgat-st")
     assert (r.optimizer, r.lr, r.weight_decay, r.scheduler, r.batch_size, r.epochs) == ("adam", 1e-4, 1e-4, "none", 10, 300)
     assert (r.crop_samples, r.train_crop, r.eval_crop) == (64600, "first", "first")

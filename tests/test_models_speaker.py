@@ -76,8 +76,10 @@ def test_wespeaker_paper_recipe(specs, name: str) -> None:
     paper = specs[name].recipe("paper", Task.VERIFY)
     assert (paper.optimizer, paper.lr, paper.momentum, paper.nesterov, paper.weight_decay) == \
         ("sgd", 0.1, 0.9, True, 1e-4)
-    assert (paper.scheduler, paper.warmup_epochs, paper.lr_min, paper.epochs, paper.batch_size) == \
-        ("exponential", 6, 5e-5, 150, 128)
+    # 128 a GPU on run.sh's two GPUs, the lr scaled by that batch / 64, WeSpeaker's ExponentialDecrease shape
+    assert (paper.scheduler, paper.warmup_epochs, paper.lr_min, paper.epochs, paper.batch_size, paper.lr_scaling) == \
+        ("exponential_warmup_product", 6, 5e-5, 150, 256, "batch_over_64")
+    assert (paper.averaging, paper.average_epochs, paper.augmentations) == ("last_n", 10, ("speed",))
     assert (paper.loss, paper.margin, paper.scale, paper.margin_ramp_epochs) == ("aam_softmax", 0.2, 32.0, (20, 40))
     assert paper.crop_samples == WESPEAKER_CHUNK_SAMPLES == 199 * 160 + 400
     assert (paper.train_crop, paper.eval_crop) == ("random", "full")

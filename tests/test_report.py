@@ -334,7 +334,8 @@ def test_csv_and_json_recompute_every_html_number(rendered) -> None:
 def test_markdown_and_latex_exports(rendered) -> None:
     md = rendered["written"]["md"].read_text()
     assert "## asvspoof2019-la · eval" in md
-    aasist = next(line for line in md.splitlines() if line.startswith("| aasist | paper"))
+    # these builder results predate recorded deviations: the row is marked "?", never as faithful
+    aasist = next(line for line in md.splitlines() if line.startswith("| aasist ? | paper"))
     assert "| 0.86 ± 0.24 (n=3) | 0.58–1.00 | 0.83 | +0.03 |" in aasist
     tex = rendered["written"]["tex"].read_text()
     assert tex.count("\\begin{tabular}") == len(leaderboards(rendered["page"]))

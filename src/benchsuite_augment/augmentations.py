@@ -1,7 +1,9 @@
 """Online training-time augmentations: ``musan`` (additive noise, music and
 babble at a random SNR), ``rir`` (reverberation with a random room impulse
 response), ``rawboost`` (RawBoost signal degradation for raw-waveform
-countermeasures) and ``specaugment`` (time/frequency masking of features).
+countermeasures), ``specaugment`` (time/frequency masking of features),
+``speed`` (speed perturbation, as WeSpeaker's) and ``gain`` (a random amplitude
+factor, as SincNet's training batches).
 
 Each ``build(options)`` returns ``augment(x, rng) -> x`` that draws all of its
 randomness from ``rng`` and applies with the option ``probability`` (default
@@ -508,6 +510,108 @@ class SpecMask:
         return out
 
 
+# --------------------------------------------------------------------------- reverb or noise (WeSpeaker)
+
+REVERB_OR_NOISE_OPTIONS = ("rir_list", "noise_wav_list", "music_wav_list", "speech_wav_list", "snr_noise",
+                           "snr_music", "snr_speech", "probability", "sample_rate")
+
+
+def build_reverb_or_noise(options: Mapping[str, Any]) -> Augment:
+    """With ``probability`` (default 0.6), either reverberation or additive MUSAN noise, each half the time:
+    wenet-e2e/wespeaker ``wespeaker/dataset/processor.py`` ``add_reverb_noise`` (``aug_prob > random()``, then
+    ``randint(1, 2)``), with its SNRs (noise 0-15 dB, music 5-15 dB, one speech file 10-30 dB).  The
+    reverberation is :func:`reverberate`'s (aligned on the direct path, energy-preserving)."""
+    name = "reverb_or_noise"
+    opts = check_options(options, REVERB_OR_NOISE_OPTIONS, name)
+    probability = number_option(opts, "probability", 0.6, name, low=0.0, high=1.0)
+    if not opts.get("rir_list"):
+        raise ConfigError(f"augmentation {name!r} needs option rir_list (a file listing impulse-response wavs)")
+    rate = {"sample_rate": opts["sample_rate"]} if "sample_rate" in opts else {}
+    reverb = build_rir({"rir_list": opts["rir_list"], **rate})
+    noise = build_musan({**{k: v for k, v in opts.items() if k not in ("rir_list", "probability")},
+                         "snr_speech": opts.get("snr_speech", (10.0, 30.0)), "babble_speakers": (1, 1)})
+    return ProbabilityGate(probability, OneOf((reverb, noise)))
+
+
+class OneOf:
+    """One of ``choices``, drawn uniformly for every sample."""
+
+    def __init__(self, choices: Sequence[Augment]):
+        self.choices = tuple(choices)
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.choices[int(rng.integers(len(self.choices)))](wave, rng)
+
+
+# --------------------------------------------------------------------------- speed and gain
+
+SPEED_OPTIONS = ("speeds", "probability")
+
+
+def change_speed(wave: np.ndarray, speed: float) -> np.ndarray:
+    """``wave`` played ``speed`` times faster (tempo and pitch together, as sox's ``speed`` effect followed by
+    ``rate`` back to the original sample rate): resampled by the rational factor nearest 1 / ``speed``, then
+    cut, or tiled from its start, to the input's length so the training crop keeps its size."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    if speed == 1.0 or len(wave) == 0:
+        return wave
+    ratio = Fraction(1.0 / speed).limit_denominator(100)
+    changed = resample_poly(wave.astype(np.float64), ratio.numerator, ratio.denominator)
+    if len(changed) < len(wave):
+        changed = np.tile(changed, -(-len(wave) // len(changed)))
+    return changed[:len(wave)].astype(np.float32)
+
+
+def build_speed(options: Mapping[str, Any]) -> Augment:
+    """Speed perturbation: one factor drawn uniformly from ``speeds`` (default 0.9, 1.0, 1.1, as
+    wenet-e2e/wespeaker ``wespeaker/dataset/processor.py`` ``speed_perturb``: speeds [1.0, 0.9, 1.1],
+    ``random.randint(0, 2)``).  WeSpeaker also makes each speed of a speaker a class of its own; the
+    augmentation changes the audio only."""
+    name = "speed"
+    opts = check_options(options, SPEED_OPTIONS, name)
+    speeds = opts.get("speeds", (0.9, 1.0, 1.1))
+    try:
+        factors = tuple(float(v) for v in speeds)
+    except (TypeError, ValueError):
+        raise ConfigError(f"augmentation {name!r}: option speeds={speeds!r}; expected a list of numbers") from None
+    if not factors or any(not math.isfinite(f) or not 0.5 <= f <= 2.0 for f in factors):
+        raise ConfigError(f"augmentation {name!r}: option speeds={speeds!r}; expected numbers in [0.5, 2]")
+    probability = number_option(opts, "probability", 1.0, name, low=0.0, high=1.0)
+    return ProbabilityGate(probability, SpeedPerturbation(factors))
+
+
+class SpeedPerturbation:
+    def __init__(self, speeds: Sequence[float]):
+        self.speeds = tuple(speeds)
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return change_speed(wave, self.speeds[int(rng.integers(len(self.speeds)))])
+
+
+GAIN_OPTIONS = ("range", "probability")
+
+
+def build_gain(options: Mapping[str, Any]) -> Augment:
+    """The waveform times a factor drawn uniformly from ``range`` (default [0.8, 1.2]: mravanelli/SincNet
+    ``speaker_id.py``:37 ``rand_amp_arr = uniform(1 - fact_amp, 1 + fact_amp)`` with ``fact_amp`` 0.2)."""
+    name = "gain"
+    opts = check_options(options, GAIN_OPTIONS, name)
+    low, high = range_option(opts, "range", (0.8, 1.2), name, low=0.0)
+    probability = number_option(opts, "probability", 1.0, name, low=0.0, high=1.0)
+    return ProbabilityGate(probability, RandomGain(low, high))
+
+
+class RandomGain:
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return (wave * rng.uniform(self.low, self.high)).astype(np.float32)
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -526,6 +630,16 @@ AUGMENTATIONS = (
     ("specaugment", build_specaugment, "features",
      "SpecAugment time/frequency masking of a [frames, bins] feature array. Options: freq_masks, max_freq_width, "
      "time_masks, max_time_width, mask_value zero|mean, probability."),
+    ("reverb_or_noise", build_reverb_or_noise, "waveform",
+     "With probability 0.6, reverberation (rir_list) or MUSAN noise (noise/music/speech lists), one of the two, as "
+     "WeSpeaker's add_reverb_noise. Options: rir_list, noise_wav_list, music_wav_list, speech_wav_list, snr_noise, "
+     "snr_music, snr_speech, probability, sample_rate."),
+    ("speed", build_speed, "waveform",
+     "Speed perturbation (tempo and pitch) by a factor drawn from speeds (default 0.9, 1.0, 1.1, as WeSpeaker); "
+     "the crop keeps its length. Options: speeds, probability."),
+    ("gain", build_gain, "waveform",
+     "A random amplitude factor from range (default [0.8, 1.2], SincNet's fact_amp 0.2). Options: range, "
+     "probability."),
 )
 
 

@@ -19,7 +19,8 @@ from benchsuite.training import distributed
 from benchsuite.contract import RandomStreams
 from benchsuite.contract import CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
 from benchsuite.planning.options import config_from_plain, recipe_from_plain
-from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
+from benchsuite.training.data import (WaveformDataset, audio_source, eval_batch_size, every_nth_of_class, labels_for,
+                                      make_loader, subset)
 from benchsuite.training.data_knobs import DataKnobs, per_speaker
 from benchsuite.scoring.metrics import compute_metrics, selection_metric
 from benchsuite.scoring.inference import embeddings
@@ -156,6 +157,8 @@ class _Cell:
                  progress: Progress):
         ident, runtime = config.identity, config.runtime
         self.ident, self.runtime = ident, runtime
+        # the recipe's deviations from the authors' code, resolved at planning (not part of the identity)
+        self.fidelity = config.fidelity or {"faithful": None, "deviations": []}
         self.cell_dir = cell_dir
         self.registry = registry
         self.device = device
@@ -184,7 +187,8 @@ class _Cell:
         train = self.train_dataset.load_split("train")
         dev = self.train_dataset.load_split("dev") if "dev" in self.train_dataset.split_names() else None
         evaluation = self.eval_dataset.load_split(_eval_split_name(self.eval_dataset))
-        kept = per_speaker(train.utterances, recipe.utterances_per_speaker, self.ident.train_dataset)
+        kept = per_speaker(every_nth_of_class(train.utterances, recipe.class_subsample), recipe.utterances_per_speaker,
+                           self.ident.train_dataset)
         train = SplitData(train.name, subset(kept, recipe.max_train_utterances), source=train.source)
         if dev is not None and recipe.max_dev_utterances and not self.strategy.scores_trials:
             dev = SplitData(dev.name, subset(dev.utterances, recipe.max_dev_utterances), dev.trials, dev.enrolments,
@@ -312,7 +316,11 @@ class _Cell:
                 return {}  # rank 0 alone scores the eval split and writes the result
             best_epoch = trainer.load_best()
             selection = {"rule": recipe.selection if selection_note is None else "last", "epoch": best_epoch,
-                         "value": summary.best_value}
+                         "value": summary.best_value, "ties": recipe.selection_ties,
+                         "validation_mode": recipe.validation_mode}
+            if summary.averaged_epochs is not None:
+                selection["averaging"] = {"rule": recipe.averaging, "epochs": summary.averaged_epochs,
+                                          "bn_update": recipe.bn_update}
         eval_started = time.monotonic()
         eval_loader = self.loader(evaluation, class_names, train=False, as_list=estimator, from_train_dataset=False,
                                   labelled=not self.strategy.scores_trials)
@@ -351,6 +359,7 @@ class _Cell:
             "selection": selection,
             "metric_errors": {split: errors for split, errors in
                               (("eval", metrics.errors), ("dev", dev_metrics.errors if dev_metrics else {})) if errors},
+            "fidelity": self.fidelity,
             "training": {"epochs_run": summary.epochs_run, "best_epoch": summary.best_epoch,
                          "resumed_from_epoch": summary.resumed_from_epoch,
                          "train_seconds": round(summary.train_seconds, 3),
@@ -373,6 +382,7 @@ class _Cell:
             return self.strategy.score(scoring, split, loader, reference, outputs)
 
         score.outputs = lambda loader: self.strategy.outputs(scoring, loader)  # type: ignore[attr-defined]
+        score.scoring = scoring  # type: ignore[attr-defined]
         return score
 
     def _selection(self, model: Any, head: Any, scorer, dev: SplitData | None, dev_loader,
@@ -391,19 +401,22 @@ class _Cell:
                     f"none is available, so the last epoch is used")
             return (lambda: None), (lambda epoch: None), note
         latest: dict[str, Any] = {}
+        in_train_mode = recipe.validation_mode == "train"
         if recipe.selection == "dev_loss":
             loss_fn = make_loss(recipe, torch.device("cpu"))
             labels = torch.from_numpy(labels_for(task, dev.utterances, class_names))
 
             def dev_value() -> float:
-                outputs = scorer.outputs(dev_loader)
+                with scorer.scoring.validating(in_train_mode):
+                    outputs = scorer.outputs(dev_loader)
                 latest["scores"] = scorer(dev, dev_loader, outputs=outputs)
                 return float(loss_fn(outputs, labels))
         else:
             value_of = selection_metric(self.registry, task, "eer" if recipe.selection == "dev_eer" else "accuracy")
 
             def dev_value() -> float:
-                latest["scores"] = scorer(dev, dev_loader)
+                with scorer.scoring.validating(in_train_mode):
+                    latest["scores"] = scorer(dev, dev_loader)
                 return value_of(latest["scores"])
 
         def on_best(epoch: int) -> None:

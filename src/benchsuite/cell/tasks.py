@@ -7,9 +7,10 @@ become a score set, and how a score set is written in the task's official format
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -30,9 +31,11 @@ class TrainingReference:
     utterances: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Scoring:
-    """What a strategy needs to score: the model (and head), where, and at which precision."""
+    """What a strategy needs to score: the model (and head), where, and at which precision.
+    ``train_mode``: score with the modules in train mode (dropout on, batch norm on batch statistics and
+    updating its running ones), only while validating with ``validation_mode: train``."""
 
     model: Any
     head: Any
@@ -41,6 +44,16 @@ class Scoring:
     recipe: Recipe
     estimator: bool
     class_names: tuple[str, ...]
+    train_mode: bool = False
+
+    @contextmanager
+    def validating(self, train_mode: bool) -> Iterator[None]:
+        """Score in train mode inside the block when ``train_mode`` (the recipe's validation mode)."""
+        self.train_mode = train_mode
+        try:
+            yield
+        finally:
+            self.train_mode = False
 
 
 class TaskStrategy:
@@ -78,7 +91,8 @@ class SpoofStrategy(TaskStrategy):
         return ("spoof", "bonafide")
 
     def outputs(self, scoring: Scoring, loader: Any) -> torch.Tensor:
-        return spoof_outputs(scoring.model, loader, scoring.device, scoring.autocast, scoring.estimator)
+        return spoof_outputs(scoring.model, loader, scoring.device, scoring.autocast, scoring.estimator,
+                             train_mode=scoring.train_mode)
 
     def score(self, scoring: Scoring, split: SplitData, loader: Any, reference: TrainingReference | None = None,
               outputs: torch.Tensor | None = None) -> ScoreSet:
@@ -97,7 +111,8 @@ class VerifyStrategy(TaskStrategy):
 
     def score(self, scoring: Scoring, split: SplitData, loader: Any, reference: TrainingReference | None = None,
               outputs: torch.Tensor | None = None) -> ScoreSet:
-        emb = embeddings(scoring.model, loader, scoring.device, scoring.autocast, scoring.recipe)
+        emb = embeddings(scoring.model, loader, scoring.device, scoring.autocast, scoring.recipe,
+                         train_mode=scoring.train_mode)
         if reference is None:
             # dev selection compares epochs on raw cosine scores; centring and
             # normalisation with training embeddings are for the final eval
@@ -127,7 +142,8 @@ class ClassifyStrategy(TaskStrategy):
             raise ConfigError(f"classification trains with loss 'ce'; the recipe says {recipe.loss!r}")
 
     def outputs(self, scoring: Scoring, loader: Any) -> torch.Tensor:
-        return classify_outputs(scoring.model, scoring.head, loader, scoring.device, scoring.autocast, scoring.recipe)
+        return classify_outputs(scoring.model, scoring.head, loader, scoring.device, scoring.autocast, scoring.recipe,
+                                train_mode=scoring.train_mode)
 
     def score(self, scoring: Scoring, split: SplitData, loader: Any, reference: TrainingReference | None = None,
               outputs: torch.Tensor | None = None) -> ScoreSet:

@@ -25,6 +25,7 @@ LAZY_COMMANDS = {
     "report": ("benchsuite.cli.report", "report"),
     "compare": ("benchsuite.cli.compare", "compare"),
     "rescore": ("benchsuite.cli.rescore", "rescore"),
+    "recipe": ("benchsuite.cli.recipe", "recipe"),
 }
 
 

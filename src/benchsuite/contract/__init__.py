@@ -6,7 +6,7 @@ the core reports, and the hook specifications.  Nothing here imports torch.
 from .data import AsvScores, Dataset, SplitData, Trial, Utterance
 from .errors import BenchsuiteError, CellFailure, ConfigError, DataError, ScoreFileError
 from .hookspecs import hookimpl, hookspec
-from .recipe import PROFILES, Recipe, added_field
+from .recipe import PROFILES, Deviation, Recipe, added_field
 from .scores import ClassifyScores, ScoreSet, SpoofScores, VerifyScores
 from .streams import RandomStreams, derive_seed
 from .specs import (
@@ -26,6 +26,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "DatasetSpec",
+    "Deviation",
     "Estimator",
     "MetricOptions",
     "MetricOutput",

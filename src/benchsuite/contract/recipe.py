@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Optimizer = Literal["adam", "adamw", "sgd", "rmsprop"]
+# The schedule shapes, each a named function in benchsuite.training.optim.SCHEDULES:
 # none | cosine (per step, to lr_min) | step (x gamma every step_epochs) |
-# exponential (warm-up epochs, then per-step exponential decay to lr_min)
-Scheduler = Literal["none", "cosine", "step", "exponential"]
+# exponential (linear warm-up over warmup_epochs, then an exponential decay to lr_min restarted after it) |
+# exponential_warmup_product (WeSpeaker's ExponentialDecrease: the exponential decay runs from step 0 and a
+# linear warm-up from zero multiplies it during the first warmup_epochs)
+Scheduler = Literal["none", "cosine", "step", "exponential", "exponential_warmup_product"]
 # "none": estimators that fit and score without a loss (GMMs); "p2sgrad": mean squared error between
 # the outputs (cosines of the class angles) and the one-hot label (X. Zhang et al., CVPR 2019, as in
 # nii-yamagishilab/project-NN-Pytorch-scripts core_modules/p2sgrad.py)
@@ -28,6 +31,27 @@ Selection = Literal["dev_eer", "dev_loss", "dev_accuracy", "last"]  # dev only, 
 ScoreNorm = Literal["none", "asnorm"]
 # none | utterance (each waveform to zero mean, unit std) | train (the train split's mean and std)
 WaveformNorm = Literal["none", "utterance", "train"]
+# What the trained model is: the selected epoch (none), the average of the last `average_epochs` epochs'
+# weights (last_n, WeSpeaker's average_model.py), or the average of every epoch that was a new best or tied
+# it on the dev selection value (improving, clovaai/aasist's SWA over dev-improving epochs)
+Averaging = Literal["none", "last_n", "improving"]
+SelectionTies = Literal["earlier", "later"]  # which of two epochs with the same dev value is kept
+ValidationMode = Literal["eval", "train"]  # module mode while the dev split is scored during training
+# none | batch_over_64: lr (and lr_min) x global batch / 64 (WeSpeaker bin/train.py: world_size * batch / 64)
+LrScaling = Literal["none", "batch_over_64"]
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A deliberate difference between a recipe and the authors' code: ``what`` differs, ``why``, and where
+    the authors' choice is (``reference``: repository, file, line).  ``fields`` names the recipe or model-config
+    fields it concerns (empty when the difference cannot be expressed as a field)."""
+
+    name: str
+    what: str
+    why: str
+    reference: str = ""
+    fields: tuple[str, ...] = ()
 
 
 def added_field(default: Any = None, *, default_factory: Any = None) -> Any:
@@ -38,6 +62,14 @@ def added_field(default: Any = None, *, default_factory: Any = None) -> Any:
     if default_factory is not None:
         return field(default_factory=default_factory, metadata={"identity": "omit-default"})
     return field(default=default, metadata={"identity": "omit-default"})
+
+
+def documentation_field(default: Any = None, *, default_factory: Any = None) -> Any:
+    """A recipe field that documents the recipe (its deviations and sources) and never enters the cell
+    identity: rewording a reference must not orphan stored cells."""
+    if default_factory is not None:
+        return field(default_factory=default_factory, compare=False, metadata={"identity": "never"})
+    return field(default=default, compare=False, metadata={"identity": "never"})
 
 
 @dataclass
@@ -91,9 +123,35 @@ class Recipe:
     noise_scale: float | None = added_field(None)
     noise_snr_db: float | None = added_field(None)
     waveform_norm: WaveformNorm = added_field("none")
+    # ---- added later (added_field: out of the cell identity while at the default)
+    averaging: Averaging = added_field("none")
+    average_epochs: int = added_field(10)  # averaging last_n: how many final epochs
+    bn_update: bool = added_field(False)  # after averaging, recompute batch-norm statistics on the train split
+    selection_ties: SelectionTies = added_field("earlier")
+    validation_mode: ValidationMode = added_field("eval")
+    steps_per_epoch: int | None = added_field(None)  # None: one pass over the training split
+    # label -> N: train on every N-th utterance of that label, in protocol order from the first
+    class_subsample: dict[str, int] = added_field(default_factory=dict)
+    lr_scaling: LrScaling = added_field("none")
+    # model-config values this profile sets (before --set), e.g. {"init": "random"} for a GMM's paper recipe
+    model_config: dict[str, Any] = added_field(default_factory=dict)
+    # ---- documentation, never part of the cell identity (see benchsuite.planning.fidelity)
+    deviations: tuple[Deviation, ...] = documentation_field(())
+    # field -> where the authors set it and to what ("clovaai/aasist config/AASIST.conf:25 base_lr 0.0001")
+    sources: dict[str, str] = documentation_field(default_factory=dict)
 
     def replace(self, **changes: Any) -> "Recipe":
         return dataclasses.replace(self, **changes)
+
+    def with_added_defaults(self, **changes: Any) -> "Recipe":
+        """This recipe with every :func:`added_field` back at its default, then ``changes``: a ``quick``
+        profile derived from a ``paper`` recipe that gained such fields keeps its stored cell ids."""
+        defaults = {}
+        for item in dataclasses.fields(self):
+            if item.metadata.get("identity") == "omit-default":
+                defaults[item.name] = (item.default_factory() if item.default_factory is not dataclasses.MISSING
+                                       else item.default)
+        return dataclasses.replace(self, **{**defaults, **changes})
 
 
 PROFILES = ("paper", "quick")
@@ -106,6 +164,7 @@ _MINIMUM: dict[str, tuple[float, bool]] = {
     "crop_samples": (1, True), "max_train_utterances": (1, True), "max_dev_utterances": (1, True),
     "max_eval_utterances": (1, True), "eval_batch_size": (1, True), "asnorm_top_n": (1, True), "patience": (1, True),
     "utterances_per_speaker": (1, True), "noise_scale": (0, False),
+    "average_epochs": (1, True), "steps_per_epoch": (1, True),
 }
 
 
@@ -134,6 +193,9 @@ def recipe_problems(recipe: Recipe) -> list[str]:
         problems.append(f"utterances_per_speaker {list(per_speaker)!r}: expected [first, last] with 1 <= first <= last")
     if recipe.noise_scale is not None and recipe.noise_snr_db is not None:
         problems.append(f"noise_snr_db {recipe.noise_snr_db!r}: give noise_scale or noise_snr_db, not both")
+    for label, factor in recipe.class_subsample.items():
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+            problems.append(f"class_subsample {label}={factor!r}: expected an integer >= 1 (every N-th utterance)")
     unknown = set(recipe.augmentation_options) - set(recipe.augmentations)
     if unknown:
         problems.append(f"augmentation_options for {', '.join(sorted(unknown))}: not in augmentations "
@@ -188,6 +250,9 @@ def without_added_defaults(config: Any, plain: dict[str, Any]) -> dict[str, Any]
     without the :func:`added_field` fields that hold their default."""
     identity = dict(plain)
     for item in dataclasses.fields(config):
+        if item.metadata.get("identity") == "never":
+            identity.pop(item.name, None)
+            continue
         if item.metadata.get("identity") != "omit-default":
             continue
         default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default

@@ -141,6 +141,8 @@ class CellConfig:
     runtime: CellRuntime
     # a swept cell's axis values ({"key", "values"}, planning.sweeps): beside the identity, never hashed
     sweep: dict[str, Any] | None = None
+    # the recipe's deviations from the authors' code (planning.fidelity): documents the cell, never hashed
+    fidelity: dict[str, Any] | None = None
 
     @property
     def cell_id(self) -> str:
@@ -160,6 +162,8 @@ class CellConfig:
         plain = {"identity": self.identity.to_plain(), "runtime": self.runtime.to_plain()}
         if self.sweep:
             plain["sweep"] = self.sweep
+        if self.fidelity is not None:
+            plain["fidelity"] = self.fidelity
         return plain
 
     @classmethod
@@ -167,7 +171,7 @@ class CellConfig:
         if not isinstance(data, Mapping) or not isinstance(data.get("identity"), Mapping):
             raise ConfigError("cell config: expected a mapping with 'identity' and 'runtime'")
         return cls(CellIdentity.from_plain(data["identity"]), CellRuntime.from_plain(data.get("runtime") or {}),
-                   data.get("sweep") or None)
+                   data.get("sweep") or None, data.get("fidelity"))
 
     @classmethod
     def coerce(cls, config: "CellConfig | Mapping[str, Any]") -> "CellConfig":

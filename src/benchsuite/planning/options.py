@@ -346,7 +346,7 @@ def _as_tuple_field(value: Any, item: dataclasses.Field) -> Any:
 def apply_model_overrides(model_name: str, recipe: Recipe, config: Any, overrides: list[Override]) -> tuple[Recipe, Any]:
     """Route each override to the recipe (a Recipe field) or the model config
     (a field of the model's config dataclass); anything else is an error."""
-    recipe_fields = {f.name: f for f in dataclasses.fields(Recipe)}
+    recipe_fields = {f.name: f for f in dataclasses.fields(Recipe) if f.metadata.get("identity") != "never"}
     config_fields = {f.name: f for f in dataclasses.fields(config)} if dataclasses.is_dataclass(config) else {}
     recipe_changes: dict[str, Any] = {}
     config_changes: dict[str, Any] = {}

@@ -1,6 +1,7 @@
 """The plan: every compatible (dataset, model) pair x seeds, as typed cell configs.
 
-A cell config (:mod:`benchsuite.planning.cell_config`) has two parts:
+A cell config (:mod:`benchsuite.planning.cell_config`) has two parts, and ``fidelity`` (the
+recipe's deviations from the authors' code, which documents the cell and is not part of its id):
 
 - ``identity``: what the result depends on (dataset and its fingerprint, model,
   model config, recipe, seed, profile, precision, plugin versions); its hash is
@@ -21,6 +22,7 @@ from benchsuite.planning.cell_config import CellConfig, CellIdentity, CellRuntim
 from benchsuite.planning.options import (
     DataSource, Override, RunOptions, dataset_overrides, env_data_roots, env_key, parse_override, to_plain,
 )
+from benchsuite.planning.fidelity import deviations_record
 from benchsuite.planning.recipes import ResolvedModel, resolve_models
 from benchsuite.plugins.registry import Registered, Registry, unknown_name_message
 
@@ -209,7 +211,8 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         audio_cache=options.audio_cache,
         command=options.command,
     )
-    config = CellConfig(identity, runtime)
+    # beside the identity, not in it: a reworded reference must not orphan stored cells
+    config = CellConfig(identity, runtime, fidelity=deviations_record(list(model.deviations)))
     return Cell(config.cell_id, config)
 
 

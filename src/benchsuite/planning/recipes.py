@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchsuite.contract import ConfigError, ModelSpec, Recipe, Task
-from benchsuite.contract.recipe import recipe_problems, value_problem
-from benchsuite.planning.options import Override, apply_model_overrides
+from benchsuite.contract.recipe import Deviation, recipe_problems, value_problem
+from benchsuite.planning import fidelity
+from benchsuite.planning.options import Override
 from benchsuite.plugins.registry import Registered, Registry, did_you_mean, unknown_name_message
 
 
@@ -22,6 +23,8 @@ from benchsuite.plugins.registry import Registered, Registry, did_you_mean, unkn
 class ResolvedModel:
     recipe: Recipe
     config: Any
+    # every difference from the authors' code (declared by the plugin, or made by the profile or --set)
+    deviations: tuple[Deviation, ...] = ()
 
 
 def resolve_models(registry: Registry, models: list[Registered[ModelSpec]], profile: str,
@@ -35,10 +38,9 @@ def resolve_models(registry: Registry, models: list[Registered[ModelSpec]], prof
         config_fields = _fields(spec.config_class)
         fields_seen |= config_fields | _fields(Recipe)
         for task in spec.tasks:
-            recipe, config = apply_model_overrides(spec.name, spec.recipe(profile, task), spec.config_class(),
-                                                   model_overrides)
+            recipe, config, _sources, deviations = fidelity.resolve(spec, profile, task, model_overrides)
             _check(registry, spec, profile, task, recipe, config, model_overrides)
-            resolved[(spec.name, task)] = ResolvedModel(recipe, config)
+            resolved[(spec.name, task)] = ResolvedModel(recipe, config, tuple(deviations))
     for ov in model_overrides:
         if ov.target == "*" and ov.key not in fields_seen:
             names = ", ".join(sorted(reg.spec.name for reg in models)) or "none"

@@ -159,6 +159,28 @@ class Row:
         return [r.get("seed") for r in self.runs]
 
     @property
+    def deviations(self) -> list[dict[str, Any]]:
+        """The recipe's deviations from the authors' code, as the cells stored them (distinct by name)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for result in self.runs + self.failed:
+            for deviation in (result.get("fidelity") or {}).get("deviations") or []:
+                seen.setdefault(str(deviation.get("name")), deviation)
+        return list(seen.values())
+
+    @property
+    def fidelity_recorded(self) -> bool:
+        """Whether every cell stored its deviations (cells run before they were recorded did not)."""
+        return all((result.get("fidelity") or {}).get("faithful") is not None for result in self.runs + self.failed)
+
+    def deviation_summary(self) -> str:
+        """One line for a hover text: how many deviations and each one's name and what."""
+        items = self.deviations
+        if not items:
+            return "" if self.fidelity_recorded else "recorded before deviations were stored: fidelity unknown"
+        listed = "; ".join(f"{d.get('name')}: {d.get('what')}" for d in items)
+        return f"{len(items)} deviation(s) from the authors' code: {listed}"
+
+    @property
     def anchor(self) -> str:
         return "row-" + _short_hash(json.dumps(self.key.__dict__, sort_keys=True, default=str))
 

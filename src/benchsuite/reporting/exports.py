@@ -85,6 +85,8 @@ def _row_dict(row: Row) -> dict[str, Any]:
         "seeds": row.seeds, "cell_ids": [r.get("cell_id") for r in row.runs],
         "failed_cell_ids": [r.get("cell_id") for r in row.failed],
         "metrics": {key: _cell_dict(cell) for key, cell in row.cells.items()},
+        # the recipe's deviations from the authors' code; None where the cells did not record them
+        "deviations": row.deviations if row.fidelity_recorded or row.deviations else None,
     }
 
 
@@ -162,7 +164,8 @@ def export_markdown(report: Report) -> str:
         lines += ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
         for row in table.rows:
             seeds = f"{len(row.runs)}" + (f" (+{len(row.failed)} failed)" if row.failed else "")
-            cells = [md_escape(row.label()), md_escape(row.profile), md_escape(row.key.train_dataset),
+            marker = (f" ≠{len(row.deviations)}" if row.deviations else "" if row.fidelity_recorded else " ?")
+            cells = [md_escape(row.label()) + marker, md_escape(row.profile), md_escape(row.key.train_dataset),
                      fmt_params(row.params), seeds]
             for column in table.columns:
                 cell = row.cells[column.key]

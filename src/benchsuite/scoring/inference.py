@@ -47,12 +47,13 @@ def _in_order(indices: np.ndarray, values: torch.Tensor, size: int) -> torch.Ten
 
 
 def spoof_outputs(model: Any, loader: torch.utils.data.DataLoader, device: torch.device,
-                  autocast: torch.dtype | None, is_estimator: bool) -> torch.Tensor:
-    """Raw model outputs ([N, K]) or estimator scores ([N, 1]) in utterance order."""
+                  autocast: torch.dtype | None, is_estimator: bool, *, train_mode: bool = False) -> torch.Tensor:
+    """Raw model outputs ([N, K]) or estimator scores ([N, 1]) in utterance order (modules in eval mode,
+    or in train mode when ``train_mode``: a validation pass as some reference recipes run it)."""
     if is_estimator:
         indices, out = _batches_outputs(model, loader, device, None, lambda w: torch.as_tensor(model.score(w)).reshape(-1, 1))
     else:
-        model.eval()
+        model.train(train_mode)
         indices, out = _batches_outputs(model, loader, device, autocast, model)
     return _in_order(indices, out, len(loader.dataset))
 
@@ -85,10 +86,10 @@ def _utterance_forward(model: Any, recipe: Recipe) -> Callable[[torch.Tensor], t
 
 
 def classify_outputs(model: Any, head: Any, loader: torch.utils.data.DataLoader, device: torch.device,
-                     autocast: torch.dtype | None, recipe: Recipe) -> torch.Tensor:
-    model.eval()
+                     autocast: torch.dtype | None, recipe: Recipe, *, train_mode: bool = False) -> torch.Tensor:
+    model.train(train_mode)
     if head is not None:
-        head.eval()
+        head.train(train_mode)
     base = _utterance_forward(model, recipe)
     forward = (lambda w: head(base(w), None)) if head is not None else base
     indices, out = _batches_outputs(model, loader, device, autocast, forward)
@@ -107,9 +108,9 @@ def classify_scores(split: SplitData, logits: torch.Tensor, class_names: Sequenc
 
 
 def embeddings(model: Any, loader: torch.utils.data.DataLoader, device: torch.device, autocast: torch.dtype | None,
-               recipe: Recipe) -> torch.Tensor:
+               recipe: Recipe, *, train_mode: bool = False) -> torch.Tensor:
     """One embedding per utterance: whole file, or chunks averaged (``eval_crop: chunked``)."""
-    model.eval()
+    model.train(train_mode)
     indices, out = _batches_outputs(model, loader, device, autocast, _utterance_forward(model, recipe))
     return _in_order(indices, out, len(loader.dataset))
 

@@ -51,6 +51,22 @@ def subset(utterances: Sequence[Utterance], limit: int | None, stratify: bool = 
     return [utterances[i] for i in sorted(chosen)]
 
 
+def every_nth_of_class(utterances: Sequence[Utterance], factors: dict[str, int]) -> list[Utterance]:
+    """The utterances of each label in ``factors`` thinned to every N-th one in protocol order, starting with
+    the first (MATLAB ``idx(1:N:end)``, as the ASVspoof 2021 CQCC-GMM baseline thins its spoof files);
+    other labels are kept whole.  The order of the kept utterances is unchanged."""
+    if not factors:
+        return list(utterances)
+    seen: dict[str, int] = {}
+    kept = []
+    for utt in utterances:
+        position = seen.get(utt.label, 0)
+        seen[utt.label] = position + 1
+        if position % factors.get(utt.label, 1) == 0:
+            kept.append(utt)
+    return kept
+
+
 class WaveformDataset(torch.utils.data.Dataset):
     """Items are ``(waveform float32 tensor, label, index)``; indexed by
     ``(index, epoch)`` pairs from :class:`EpochSampler`."""

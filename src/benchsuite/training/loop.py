@@ -22,6 +22,7 @@ from benchsuite.contract.streams import RandomStreams
 from benchsuite.common.progress import Progress
 from benchsuite.common.files import atomic_write_text
 
+from benchsuite.training.averaging import WeightAverage, update_batch_norm
 from benchsuite.training.checkpoints import BEST, LAST, load_checkpoint, load_resume_checkpoint, save_checkpoint
 from benchsuite.training.device import autocast_dtype
 from benchsuite.training.optim import build_optimizer, lr_factor, make_loss, make_sample_loss
@@ -54,6 +55,20 @@ class TrainSummary:
     resumed_from_epoch: int | None
     train_seconds: float
     history: list[EpochRecord] = field(default_factory=list)
+    averaged_epochs: list[int] | None = None  # the epochs whose weights the trained model averages
+
+
+@dataclass
+class _RunState:
+    """Where a training run is: the epochs finished, optimiser steps, the best epoch, the log, the average."""
+
+    epoch: int = 0
+    step: int = 0
+    best: dict[str, Any] = field(default_factory=lambda: {"epoch": None, "value": None})
+    history: list[EpochRecord] = field(default_factory=list)
+    resumed_from: int | None = None
+    stale_epochs: int = 0
+    average: WeightAverage | None = None
 
 
 class _ModelWithHead(torch.nn.Module):
@@ -145,24 +160,26 @@ class Trainer:
 
     # ---------------------------------------------------------------- state
 
-    def _state(self, epoch: int, step: int, best: dict[str, Any], history: list[EpochRecord]) -> dict[str, Any]:
+    def _state(self, run: "_RunState") -> dict[str, Any]:
         return {
             "model": self.model_name, "model_config": self.model_config,
             "model_state": self.model.state_dict(),
             "head_state": self.head.state_dict() if self.head is not None else None,
             "optimizer_state": self.optimizer.state_dict(),
             "scaler_state": self.scaler.state_dict() if self.scaler is not None else None,
-            "epoch": epoch, "step": step, "best": best,
-            "history": [r.__dict__ for r in history],
+            "epoch": run.epoch, "step": run.step, "best": run.best,
+            "history": [r.__dict__ for r in run.history],
+            "average": run.average.state_dict() if run.average is not None else None,
         }
 
-    def _save_best(self, epoch: int) -> None:
+    def _save_best(self, epoch: int, averaged_epochs: list[int] | None = None) -> None:
         if not self.dist.is_main:
             return
         save_checkpoint(self.checkpoint_dir / BEST, {
             "model": self.model_name, "model_config": self.model_config, "epoch": epoch,
             "model_state": self.model.state_dict(),
             "head_state": self.head.state_dict() if self.head is not None else None,
+            "averaged_epochs": averaged_epochs,
         })
 
     def load_best(self) -> int | None:
@@ -170,116 +187,198 @@ class Trainer:
         if not path.exists():
             return None
         state = load_checkpoint(path)
+        self._load_weights(state)
+        return state.get("epoch")
+
+    def _load_weights(self, state: dict[str, Any]) -> None:
+        """The model's (and head's) weights from a checkpoint."""
         self.model.load_state_dict(state["model_state"])
         if self.head is not None and state.get("head_state") is not None:
             self.head.load_state_dict(state["head_state"])
-        return state.get("epoch")
 
     # ---------------------------------------------------------------- loop
 
     def fit(self, loader: torch.utils.data.DataLoader, dev_value: Callable[[], float | None],
             on_best: Callable[[int], None]) -> TrainSummary:
+        """Train ``recipe.epochs`` epochs (or until ``patience``), each: one epoch of steps, validation,
+        selection (and averaging), checkpoint; then the averaged model when the recipe averages."""
         recipe = self.recipe
-        steps_per_epoch = len(loader)
-        if steps_per_epoch == 0:
+        steps_per_epoch = recipe.steps_per_epoch or len(loader)
+        if len(loader) == 0:
             raise CellFailure("the training split is empty after subsetting; nothing to train on")
+        run = self._resume_or_start()
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: lr_factor(recipe, s, steps_per_epoch))
-        start_epoch, step = 0, 0
-        best: dict[str, Any] = {"epoch": None, "value": None}
-        history: list[EpochRecord] = []
-        resumed_from = None
-        last_path = self.checkpoint_dir / LAST
-        state = load_resume_checkpoint(last_path, self.progress.message, selected=self.checkpoint_dir / BEST)
-        if state is not None:
-            self.model.load_state_dict(state["model_state"])
-            if self.head is not None and state.get("head_state") is not None:
-                self.head.load_state_dict(state["head_state"])
-            self.optimizer.load_state_dict(state["optimizer_state"])
-            if self.scaler is not None and state.get("scaler_state"):
-                self.scaler.load_state_dict(state["scaler_state"])
-            start_epoch, step, best = state["epoch"], state["step"], state["best"]
-            history = [EpochRecord(**r) for r in state["history"]]
-            resumed_from = start_epoch
-            scheduler = torch.optim.lr_scheduler.LambdaLR(
-                self.optimizer, lambda s: lr_factor(recipe, s, steps_per_epoch), last_epoch=step - 1)
-            self.progress.message(f"resuming after epoch {start_epoch} (step {step})")
-        self.progress.plan_steps(recipe.epochs * steps_per_epoch, start_epoch * steps_per_epoch)
+            self.optimizer, lambda s: lr_factor(recipe, s, steps_per_epoch), last_epoch=run.step - 1)
+        self.progress.plan_steps(recipe.epochs * steps_per_epoch, run.epoch * steps_per_epoch)
         started = time.monotonic()
-        stale_epochs = 0 if best["epoch"] is None else start_epoch - best["epoch"]
-
-        for epoch in range(start_epoch, recipe.epochs):
-            if recipe.patience is not None and stale_epochs >= recipe.patience:
-                self.progress.message(f"stopping: no dev improvement for {stale_epochs} epochs")
+        for epoch in range(run.epoch, recipe.epochs):
+            if recipe.patience is not None and run.stale_epochs >= recipe.patience:
+                self.progress.message(f"stopping: no dev improvement for {run.stale_epochs} epochs")
                 break
             epoch_start = time.monotonic()
-            # Reseeding from (seed, epoch) makes dropout and any global-RNG use
-            # identical whether or not the run was interrupted before this epoch.
-            # Other ranks get their own stream so their dropout masks do not copy rank 0's.
-            seed_everything(RandomStreams(self.seed).epoch(epoch, self.dist.rank))
-            loader.sampler.set_epoch(epoch)
-            ramp_margin = self.head is not None and hasattr(self.head, "set_epoch")
-            self.model.train()
-            if self.head is not None:
-                self.head.train()
-            total_loss, count = 0.0, 0
-            # train_log's lr is the one the epoch's last step used, not the next epoch's
-            epoch_lr = self.optimizer.param_groups[0]["lr"]
-            for batch_index, (waves, labels, _) in enumerate(loader):
-                if ramp_margin:  # per iteration, as WeSpeaker's margin scheduler
-                    self.head.set_epoch(epoch + batch_index / steps_per_epoch)
-                waves = waves.to(self.device, non_blocking=True)
-                labels = labels.to(self.device, non_blocking=True)
-                loss, value = self._training_loss(waves, labels)
-                if not math.isfinite(value):
-                    raise CellFailure(
-                        f"non-finite training loss ({value}) at epoch {epoch + 1}, step {batch_index + 1}; "
-                        f"the cell is stopped (lower the learning rate or check the data)")
-                self.optimizer.zero_grad(set_to_none=True)
-                if self.scaler is not None:
-                    self.scaler.scale(loss).backward()
-                    self.scaler.unscale_(self.optimizer)
-                else:
-                    loss.backward()
-                if recipe.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(
-                        [p for g in self.optimizer.param_groups for p in g["params"]], recipe.grad_clip)
-                if self.scaler is not None:
-                    self.scaler.step(self.optimizer)
-                    self.scaler.update()
-                else:
-                    self.optimizer.step()
-                epoch_lr = self.optimizer.param_groups[0]["lr"]
-                scheduler.step()
-                step += 1
-                total_loss += value
-                count += 1
-                self.progress.step(epoch, recipe.epochs, batch_index, steps_per_epoch, value)
-            if self.dist.active:
-                # one rank scores the dev split; every rank takes the same selection decisions
-                value = distributed.broadcast_value(dev_value() if self.dist.is_main else None, self.dist)
-            else:
-                value = dev_value()
-            record = EpochRecord(epoch + 1, step, total_loss / max(1, count), value, epoch_lr,
-                                 time.monotonic() - epoch_start)
-            history.append(record)
-            improved = value is None or best["value"] is None or value < best["value"]
-            if improved:
-                best = {"epoch": epoch + 1, "value": value}
-                self._save_best(epoch + 1)
-                if self.dist.is_main:
-                    on_best(epoch + 1)
-                stale_epochs = 0
-            else:
-                stale_epochs += 1
+            train_loss, epoch_lr, steps = self._train_epoch(loader, epoch, scheduler, steps_per_epoch)
+            run.step += steps
+            value = self._validate(dev_value)
+            record = EpochRecord(epoch + 1, run.step, train_loss, value, epoch_lr, time.monotonic() - epoch_start)
+            run.history.append(record)
+            improved = self._select(run, epoch + 1, value, on_best)
             dev_text = "" if value is None else f", dev {value:.4f}{' (best)' if improved else ''}"
             self.progress.message(f"epoch {epoch + 1}/{recipe.epochs}: train loss {record.train_loss:.4f}{dev_text}")
-            if self.dist.is_main:
-                save_checkpoint(last_path, self._state(epoch + 1, step, best, history), keep_previous=True)
-                self.write_log(history)
+            run.epoch = epoch + 1
+            self._checkpoint(run)
+        summary = TrainSummary(len(run.history), run.best["epoch"], run.best["value"], run.resumed_from,
+                               time.monotonic() - started, run.history)
+        if run.average is not None and run.average.count:
+            summary.best_value = self._use_average(run, loader, dev_value, on_best)
+            summary.best_epoch = run.epoch
+            summary.averaged_epochs = list(run.average.epochs)
+        return summary
 
-        return TrainSummary(len(history), best["epoch"], best["value"], resumed_from,
-                            time.monotonic() - started, history)
+    def _resume_or_start(self) -> "_RunState":
+        """The state after the last finished epoch in ``last.pt``, or a fresh one."""
+        run = _RunState(average=WeightAverage() if self.recipe.averaging != "none" else None)
+        # a damaged last.pt falls back to the previous one, or the run starts over, with a notice naming it
+        state = load_resume_checkpoint(self.checkpoint_dir / LAST, self.progress.message,
+                                       selected=self.checkpoint_dir / BEST)
+        if state is None:
+            return run
+        self._load_weights(state)
+        self.optimizer.load_state_dict(state["optimizer_state"])
+        if self.scaler is not None and state.get("scaler_state"):
+            self.scaler.load_state_dict(state["scaler_state"])
+        run.epoch, run.step, run.best = state["epoch"], state["step"], state["best"]
+        run.history = [EpochRecord(**r) for r in state["history"]]
+        run.resumed_from = run.epoch
+        run.stale_epochs = 0 if run.best["epoch"] is None else run.epoch - run.best["epoch"]
+        if run.average is not None and state.get("average"):
+            run.average.load_state_dict(state["average"])
+        self.progress.message(f"resuming after epoch {run.epoch} (step {run.step})")
+        return run
+
+    def _epoch_batches(self, loader: torch.utils.data.DataLoader, epoch: int, steps_per_epoch: int):
+        """The batches of one epoch: one pass over the loader, or exactly ``recipe.steps_per_epoch`` batches
+        taken from consecutive passes (pass ``p`` of epoch ``e`` shuffles as sampler epoch ``e * passes + p``),
+        so an epoch's batches depend on the epoch alone, not on the corpus size or on resuming."""
+        if self.recipe.steps_per_epoch is None:
+            loader.sampler.set_epoch(epoch)
+            yield from loader
+            return
+        passes = -(-steps_per_epoch // len(loader))
+        taken = 0
+        for index in range(passes):
+            loader.sampler.set_epoch(epoch * passes + index)
+            for batch in loader:
+                if taken == steps_per_epoch:
+                    return
+                taken += 1
+                yield batch
+
+    def _train_epoch(self, loader: torch.utils.data.DataLoader, epoch: int,
+                     scheduler: torch.optim.lr_scheduler.LRScheduler, steps_per_epoch: int) -> tuple[float, float, int]:
+        """One epoch of optimiser steps: (mean training loss, the lr of its last step, steps taken)."""
+        recipe = self.recipe
+        # Reseeding from (seed, epoch) makes dropout and any global-RNG use
+        # identical whether or not the run was interrupted before this epoch.
+        # Other ranks get their own stream so their dropout masks do not copy rank 0's.
+        seed_everything(RandomStreams(self.seed).epoch(epoch, self.dist.rank))
+        ramp_margin = self.head is not None and hasattr(self.head, "set_epoch")
+        self.model.train()
+        if self.head is not None:
+            self.head.train()
+        total_loss, count = 0.0, 0
+        # train_log's lr is the one the epoch's last step used, not the next epoch's
+        epoch_lr = self.optimizer.param_groups[0]["lr"]
+        for batch_index, (waves, labels, _) in enumerate(self._epoch_batches(loader, epoch, steps_per_epoch)):
+            if ramp_margin:  # per iteration, as WeSpeaker's margin scheduler
+                self.head.set_epoch(epoch + batch_index / steps_per_epoch)
+            waves = waves.to(self.device, non_blocking=True)
+            labels = labels.to(self.device, non_blocking=True)
+            loss, value = self._training_loss(waves, labels)
+            if not math.isfinite(value):
+                raise CellFailure(
+                    f"non-finite training loss ({value}) at epoch {epoch + 1}, step {batch_index + 1}; "
+                    f"the cell is stopped (lower the learning rate or check the data)")
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+            else:
+                loss.backward()
+            if recipe.grad_clip:
+                torch.nn.utils.clip_grad_norm_(
+                    [p for g in self.optimizer.param_groups for p in g["params"]], recipe.grad_clip)
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                self.optimizer.step()
+            epoch_lr = self.optimizer.param_groups[0]["lr"]
+            scheduler.step()
+            total_loss += value
+            count += 1
+            self.progress.step(epoch, recipe.epochs, batch_index, steps_per_epoch, value)
+        return total_loss / max(1, count), epoch_lr, count
+
+    def _validate(self, dev_value: Callable[[], float | None]) -> float | None:
+        """The dev selection value (lower is better), or None when nothing is selected on."""
+        if self.dist.active:
+            # one rank scores the dev split; every rank takes the same selection decisions
+            return distributed.broadcast_value(dev_value() if self.dist.is_main else None, self.dist)
+        return dev_value()
+
+    def _select(self, run: "_RunState", epoch: int, value: float | None, on_best: Callable[[int], None]) -> bool:
+        """Keep ``epoch`` when its dev value is a new best (a tie counts with ``selection_ties: later``) and add
+        it to the weight average when the recipe averages it.  Returns whether it was kept."""
+        recipe, best = self.recipe, run.best["value"]
+        ties_win = recipe.selection_ties == "later"
+        improved = value is None or best is None or value < best or (ties_win and value == best)
+        if improved:
+            run.best = {"epoch": epoch, "value": value}
+            self._save_best(epoch)
+            if self.dist.is_main:
+                on_best(epoch)
+            run.stale_epochs = 0
+        else:
+            run.stale_epochs += 1
+        if run.average is not None and (
+                (recipe.averaging == "improving" and improved)
+                or (recipe.averaging == "last_n" and epoch > recipe.epochs - recipe.average_epochs)):
+            run.average.add(epoch, self._weights())
+        return improved
+
+    def _weights(self) -> dict[str, dict[str, torch.Tensor]]:
+        weights = {"model": self.model.state_dict()}
+        if self.head is not None:
+            weights["head"] = self.head.state_dict()
+        return weights
+
+    def _checkpoint(self, run: "_RunState") -> None:
+        """``last.pt`` (everything a resumed run needs) and ``train_log.csv``, written by rank 0."""
+        if self.dist.is_main:
+            save_checkpoint(self.checkpoint_dir / LAST, self._state(run), keep_previous=True)
+            self.write_log(run.history)
+
+    def _use_average(self, run: "_RunState", loader: torch.utils.data.DataLoader,
+                     dev_value: Callable[[], float | None], on_best: Callable[[int], None]) -> float | None:
+        """Make the averaged weights the trained model: load them, recompute batch-norm statistics on the
+        training split when the recipe asks, score dev with it and save it as ``best.pt``."""
+        average = run.average
+        self._load_weights({"model_state": average.mean["model"], "head_state": average.mean.get("head")})
+        if self.recipe.bn_update:
+            # the training split as the last epoch saw it (same crops and order), as torchcontrib's bn_update
+            # runs over the training loader; the seed makes dropout draws repeatable on a resumed run
+            seed_everything(RandomStreams(self.seed).epoch(run.epoch, self.dist.rank))
+            loader.sampler.set_epoch(max(0, run.epoch - 1))
+            batches = update_batch_norm(self.model, (waves for waves, _, _ in loader),
+                                        lambda waves: self.model(waves.to(self.device, non_blocking=True)))
+            self.progress.message(f"batch-norm statistics recomputed over {batches} training batches")
+        value = self._validate(dev_value)
+        self._save_best(run.epoch, list(average.epochs))
+        if self.dist.is_main:
+            on_best(run.epoch)
+        self.progress.message(f"averaged the weights of {average.count} epochs ({self.recipe.averaging}): "
+                              f"epochs {', '.join(str(e) for e in average.epochs)}")
+        return value
 
     def write_log(self, history: list[EpochRecord]) -> None:
         out = io.StringIO()

@@ -10,41 +10,95 @@ import torch.nn.functional as F
 from benchsuite.contract import ConfigError, Recipe
 
 
+def lr_scale(recipe: Recipe) -> float:
+    """The factor the recipe's lr (and lr_min) is multiplied by: 1, or, for ``batch_over_64``, the global
+    batch over 64 (WeSpeaker ``bin/train.py``: ``scale_ratio = world_size * batch_size / 64`` with a per-GPU
+    batch; the recipe's ``batch_size`` is the global batch that data-parallel ranks share)."""
+    if recipe.lr_scaling == "none":
+        return 1.0
+    if recipe.lr_scaling == "batch_over_64":
+        return recipe.batch_size / 64.0
+    raise ConfigError(f"recipe lr_scaling {recipe.lr_scaling!r}: expected none or batch_over_64")
+
+
 def build_optimizer(recipe: Recipe, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    lr = recipe.lr * lr_scale(recipe)
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=recipe.lr, betas=tuple(recipe.betas), eps=recipe.eps,
+        return torch.optim.Adam(parameters, lr=lr, betas=tuple(recipe.betas), eps=recipe.eps,
                                 weight_decay=recipe.weight_decay)
     if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(parameters, lr=recipe.lr, betas=tuple(recipe.betas), eps=recipe.eps,
+        return torch.optim.AdamW(parameters, lr=lr, betas=tuple(recipe.betas), eps=recipe.eps,
                                  weight_decay=recipe.weight_decay)
     if recipe.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+        return torch.optim.SGD(parameters, lr=lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
                                weight_decay=recipe.weight_decay)
     if recipe.optimizer == "rmsprop":
-        return torch.optim.RMSprop(parameters, lr=recipe.lr, alpha=recipe.alpha, eps=recipe.eps,
+        return torch.optim.RMSprop(parameters, lr=lr, alpha=recipe.alpha, eps=recipe.eps,
                                    weight_decay=recipe.weight_decay, momentum=0.0)
     raise ConfigError(f"recipe optimizer {recipe.optimizer!r}: expected adam, adamw, sgd or rmsprop")
 
 
-def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
-    """Learning rate at optimiser step ``step`` as a factor of ``recipe.lr``.
-    A pure function of the step, so resuming needs nothing but the step count."""
+# --------------------------------------------------------------------------- schedule shapes
+# Each maps (recipe, optimiser step, steps per epoch) to a factor of the optimiser's base lr.  Pure functions
+# of the step, so resuming needs nothing but the step count.  ``floor`` is lr_min / lr.
+
+
+def _floor(recipe: Recipe) -> float:
+    return recipe.lr_min / recipe.lr if recipe.lr > 0 else 0.0
+
+
+def constant(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
+    return 1.0
+
+
+def cosine(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
+    """Cosine annealing per step from 1 to the floor over the whole run (clovaai/aasist utils.py:33)."""
     total = max(1, recipe.epochs * steps_per_epoch)
-    floor = recipe.lr_min / recipe.lr if recipe.lr > 0 else 0.0
-    if recipe.scheduler == "none":
-        return 1.0
-    if recipe.scheduler == "cosine":
-        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
-    if recipe.scheduler == "step":
-        return recipe.gamma ** ((step // max(1, steps_per_epoch)) // max(1, recipe.step_epochs))
-    if recipe.scheduler == "exponential":
-        warmup = recipe.warmup_epochs * steps_per_epoch
-        if step < warmup:
-            return (step + 1) / warmup
-        span = max(1, total - warmup)
-        progress = min(1.0, (step - warmup) / span)
-        return max(floor, 1e-12) ** progress if floor > 0 else 1.0
-    raise ConfigError(f"recipe scheduler {recipe.scheduler!r}: expected none, cosine, step or exponential")
+    floor = _floor(recipe)
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
+def step_decay(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
+    """x gamma every ``step_epochs`` epochs (torch StepLR stepped per epoch)."""
+    return recipe.gamma ** ((step // max(1, steps_per_epoch)) // max(1, recipe.step_epochs))
+
+
+def warmup_then_exponential(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
+    """Linear warm-up to 1 over ``warmup_epochs``, then an exponential decay to the floor that starts after
+    the warm-up."""
+    total = max(1, recipe.epochs * steps_per_epoch)
+    warmup = recipe.warmup_epochs * steps_per_epoch
+    if step < warmup:
+        return (step + 1) / warmup
+    floor = _floor(recipe)
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return max(floor, 1e-12) ** progress if floor > 0 else 1.0
+
+
+def exponential_warmup_product(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
+    """WeSpeaker's ``ExponentialDecrease`` with ``warm_from_zero`` (wespeaker/utils/schedulers.py:275-336): the
+    exponential decay from 1 to the floor runs from step 0 over the whole run, and during the first
+    ``warmup_epochs`` a linear ramp from 0 multiplies it (step / warm-up steps, so the first step has lr 0)."""
+    total = max(1, recipe.epochs * steps_per_epoch)
+    warmup = recipe.warmup_epochs * steps_per_epoch
+    floor = _floor(recipe)
+    decay = max(floor, 1e-12) ** (min(step, total) / total) if floor > 0 else 1.0
+    ramp = step / warmup if step < warmup else 1.0
+    return ramp * decay
+
+
+SCHEDULES: dict[str, Callable[[Recipe, int, int], float]] = {
+    "none": constant, "cosine": cosine, "step": step_decay, "exponential": warmup_then_exponential,
+    "exponential_warmup_product": exponential_warmup_product,
+}
+
+
+def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
+    """Learning rate at optimiser step ``step`` as a factor of the optimiser's base lr."""
+    shape = SCHEDULES.get(recipe.scheduler)
+    if shape is None:
+        raise ConfigError(f"recipe scheduler {recipe.scheduler!r}: expected one of {', '.join(SCHEDULES)}")
+    return shape(recipe, step, steps_per_epoch)
 
 
 def make_loss(recipe: Recipe, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
