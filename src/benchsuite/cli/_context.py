@@ -18,12 +18,13 @@ class UserError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True, file=file)
 
 
-def registry_for(ctx: click.Context):
+def registry_for(ctx: click.Context, kinds: tuple[str, ...] | None = None):
+    """The registry of this invocation; ``kinds`` leaves out the built-in plugins that register none of them."""
     from benchsuite.plugins.manager import failure_message
     from benchsuite.plugins.registry import get_registry
 
     strict = bool((ctx.find_root().obj or {}).get("strict"))
-    registry = get_registry(strict=strict)
+    registry = get_registry(strict=strict, kinds=kinds)
     for failure in registry.failures:
         click.echo(f"warning: {failure_message(failure)}", err=True)
     return registry

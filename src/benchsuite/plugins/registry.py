@@ -120,12 +120,12 @@ _KINDS = {
 
 
 def build_registry(strict: bool = False, extra: Mapping[str, object] | None = None,
-                   only: Iterable[str] | None = None) -> Registry:
+                   only: Iterable[str] | None = None, kinds: Iterable[str] | None = None) -> Registry:
     """Load the plugins of this environment (``only`` the named entry points, when given; and
     ``extra``: name -> plugin object) into a new plugin manager and collect their
     registrations.  Each hook implementation is called on its own, so every item records
     the plugin that registered it."""
-    loaded = make_plugin_manager(strict=strict, extra=extra, only=only)
+    loaded = make_plugin_manager(strict=strict, extra=extra, only=only, kinds=kinds)
     registry = Registry(loaded=loaded)
     for hook_name, (attr, expected) in _KINDS.items():
         caller = getattr(loaded.manager.hook, hook_name)
@@ -147,7 +147,8 @@ def build_registry(strict: bool = False, extra: Mapping[str, object] | None = No
     return registry
 
 
-def get_registry(strict: bool = False) -> Registry:
+def get_registry(strict: bool = False, kinds: Iterable[str] | None = None) -> Registry:
     """The registry of this environment's plugins, loaded afresh (importing a plugin
-    module twice costs nothing: Python keeps it)."""
-    return build_registry(strict=strict)
+    module twice costs nothing: Python keeps it); with ``kinds`` (e.g. ``("metrics",)``),
+    built-in plugins that register none of them are left out (see ``plugins.manager``)."""
+    return build_registry(strict=strict, kinds=kinds)
