@@ -75,16 +75,27 @@ def read_file_bytes(path: str | Path, what: str) -> bytes:
 
 def _text_lines(raw: bytes, path: Path, what: str) -> Iterator[tuple[int, str]]:
     """``(line_number, text)`` of every non-blank line, 1-based as editors show them;
-    lines end as in a text-mode ``open``: at ``\\n``, ``\\r\\n`` or ``\\r``."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ScoreFileError(f"{path}: {what} is not UTF-8 text ({err.reason} at byte {err.start})") from err
-    lines: Iterator[str] = io.StringIO(text, newline=None) if "\r" in text else iter(text.split("\n"))
-    for number, line in enumerate(lines, start=1):
-        line = line.rstrip("\r\n")
-        if line.strip():
-            yield number, line
+    lines end as in a text-mode ``open``: at ``\\n``, ``\\r\\n`` or ``\\r``.  Lazy:
+    looking at the first line decodes only that line."""
+    has_cr = b"\r" in raw
+    position, number, size = 0, 0, len(raw)
+    while position < size:
+        end = raw.find(b"\n", position)
+        end = size if end < 0 else end
+        after = end + 1
+        if has_cr:
+            cr = raw.find(b"\r", position, end)
+            if cr >= 0:
+                end, after = cr, (cr + 2 if raw[cr + 1:cr + 2] == b"\n" else cr + 1)
+        number += 1
+        try:
+            text = raw[position:end].decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ScoreFileError(f"{path}: {what} is not UTF-8 text ({err.reason} at byte {position + err.start})") \
+                from err
+        if text.strip():
+            yield number, text
+        position = after
 
 
 # --------------------------------------------------------------------------- line helpers
@@ -137,14 +148,13 @@ class _UniqueIds:
 class _Table:
     """A text table read line by line; its first non-blank line can be looked
     at (to detect the layout) before the rows are read.  ``raw`` keeps the
-    file's bytes for the fast pass."""
+    file's bytes for the fast pass (which lets go of them once it has parsed them)."""
 
     def __init__(self, path: str | Path, what: str):
         self.path = Path(path)
         self.what = what
-        self.raw = read_file_bytes(self.path, what)
-        self._lines = _text_lines(self.raw, self.path, what)
-        first = next(self._lines, None)
+        self.raw: bytes | None = read_file_bytes(self.path, what)
+        first = next(_text_lines(self.raw, self.path, what), None)
         if first is None:
             raise _empty_file(self.path, what)
         self.first_line, self.first_text = first
@@ -160,10 +170,10 @@ class _Table:
 
     def rows(self, width: int, expected: str, sep: str | None = None) -> Iterator[tuple[int, list[str]]]:
         """``(line, fields)`` of every row, each refused unless it has ``width`` fields."""
-        if self._first_is_a_row:
-            self._first_is_a_row = False
-            yield self._checked(self.first_line, self.first_text, width, expected, sep)
-        for line, text in self._lines:
+        raw = self.raw if self.raw is not None else read_file_bytes(self.path, self.what)
+        for line, text in _text_lines(raw, self.path, self.what):
+            if line == self.first_line and not self._first_is_a_row:
+                continue  # the header
             yield self._checked(line, text, width, expected, sep)
 
     def _checked(self, line: int, text: str, width: int, expected: str, sep: str | None) -> tuple[int, list[str]]:
@@ -174,7 +184,13 @@ class _Table:
 
     def fast(self, width: int, dtypes: Mapping[int, Any], header: Sequence[str] | None = None) -> "FastTable | None":
         """This table through the fast pass (see :func:`fast_table`)."""
-        return fast_table(self.raw, width, dtypes, first_line=self.first_line, header=header)
+        if self.raw is None:
+            return None
+        parsed = fast_table(self.raw, width, dtypes, first_line=self.first_line, header=header)
+        if parsed is None:
+            return None
+        self.raw = None  # parsed: the bytes go (and are read again should the line-by-line pass need them)
+        return parsed.with_text()
 
 
 # --------------------------------------------------------------------------- the fast pass
@@ -185,22 +201,37 @@ class FastTable:
     """A table parsed in bulk: one column per field, and each row's line number."""
 
     frame: "pandas.DataFrame"
-    lines: np.ndarray  # int64, 1-based line of each row
+    lines: Sequence[int]  # 1-based line of each row (a range when they are consecutive)
+    text: dict[int, np.ndarray]  # the ``str`` columns as fixed-width unicode arrays
 
     def __len__(self) -> int:
         return len(self.frame)
 
-    def strings(self, column: int) -> np.ndarray:
-        """A column as a fixed-width unicode array (what the metrics key on)."""
-        values = self.frame.iloc[:, column]
-        if isinstance(values.dtype, _categorical_dtype()):
-            names = np.asarray(values.cat.categories.to_numpy(dtype=object), dtype=str)
-            return names[values.cat.codes.to_numpy()]
-        return np.asarray(values.to_numpy(dtype=object), dtype=str)
+    def with_text(self) -> "FastTable | None":
+        """The ``str`` columns as unicode arrays, or None when a field is empty: a
+        row with fields missing at its end, or (one-space split) blanks that run."""
+        categorical = _categorical_dtype()
+        for column in range(self.frame.shape[1]):
+            values = self.frame.iloc[:, column]
+            if isinstance(values.dtype, categorical):
+                empty = "" in set(values.cat.categories)
+            elif values.dtype == np.float64:
+                empty = False  # an empty field is not a number: read_csv refused it
+            else:
+                self.text[column] = np.asarray(values.to_numpy(dtype=object), dtype=str)
+                self.frame.isetitem(column, np.zeros(len(self.frame), dtype=np.int8))  # its str objects go
+                empty = bool((self.text[column] == "").any())
+            if empty:
+                return None
+        return self
 
-    def objects(self, column: int) -> np.ndarray:
-        """A column as an object array of str (what a hash join keys on)."""
-        return self.frame.iloc[:, column].to_numpy(dtype=object)
+    def strings(self, column: int) -> np.ndarray:
+        """A column as a fixed-width unicode array (what the metrics and joins key on)."""
+        if column in self.text:
+            return self.text[column]
+        values = self.frame.iloc[:, column]
+        names = np.asarray(values.cat.categories.to_numpy(dtype=object), dtype=str)
+        return names[values.cat.codes.to_numpy()]
 
     def floats(self, column: int) -> np.ndarray:
         return self.frame.iloc[:, column].to_numpy(dtype=np.float64)
@@ -217,9 +248,6 @@ class FastTable:
     def equals(self, column: int, value: str) -> np.ndarray:
         return (self.frame.iloc[:, column] == value).to_numpy(dtype=bool)
 
-    def has_duplicates(self, *columns: int) -> bool:
-        frame = self.frame.iloc[:, list(columns)]
-        return bool(frame.duplicated().any()) if len(columns) > 1 else bool(frame.iloc[:, 0].duplicated().any())
 
 
 def _categorical_dtype() -> type:
@@ -246,11 +274,10 @@ def fast_table(raw: bytes, width: int, dtypes: Mapping[int, Any], *, first_line:
         if b" " in raw:
             return None  # the line-by-line reader strips tab-separated fields
         sep = "\t"
-    elif any(pattern in raw for pattern in (b"\t", b"  ", b" \n", b"\n ", b" \r")) or raw[:1] == b" " \
-            or raw[-1:] == b" ":
-        sep = r"\s+"  # pandas' C whitespace splitter: runs of blanks, no empty fields
     else:
-        sep = " "  # the common case, and the fastest split
+        # one space splits fastest; where blanks run or lead a line, it gives empty fields,
+        # which send the file to the line-by-line reader below.  Tabs need pandas' whitespace splitter
+        sep = r"\s+" if b"\t" in raw else " "
     import pandas
 
     try:
@@ -263,34 +290,17 @@ def fast_table(raw: bytes, width: int, dtypes: Mapping[int, Any], *, first_line:
         return None  # a row of another width, or a field that is not a number
     if frame.shape[1] != width or (header is not None and [str(c) for c in frame.columns] != list(header)):
         return None
-    last = frame.iloc[:, -1]
-    if frame.dtypes.iloc[-1] != np.float64 and bool((last == "").any()):
-        return None  # a row with fields missing at its end
-    lines = _row_lines(raw, len(frame), first_line + (1 if header is not None else 0))
-    if lines is None:
-        return None
-    return FastTable(frame, lines)
+    lines = _row_lines(raw, len(frame), first_line + (1 if header is not None else 0), sep == " ")
+    return FastTable(frame, lines, {}) if lines is not None else None
 
 
-def _row_lines(raw: bytes, rows: int, first_row_line: int) -> np.ndarray | None:
-    """The line number of each row: consecutive when no line after the first
-    row is blank or starts with a blank, else counted (blank lines hold no row)."""
-    body = raw.rstrip(b" \t\r\n")  # blank lines at the end shift no row
-    if not any(pattern in body for pattern in (b"\n\n", b"\n\r\n", b"\n ", b"\n\t")):
-        return np.arange(first_row_line, first_row_line + rows, dtype=np.int64)
+def _row_lines(raw: bytes, rows: int, first_row_line: int, single_spaced: bool) -> Sequence[int] | None:
+    """The line number of each row: consecutive when every line after the first
+    row holds a row (a one-space split refused lines of blanks already), else counted."""
+    lines_in_file = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    if single_spaced and lines_in_file == first_row_line - 1 + rows:  # no line without a row after the first
+        return range(first_row_line, first_row_line + rows)
     numbers = np.fromiter((number for number, line in enumerate(raw.splitlines(), start=1) if line.strip()),
                           dtype=np.int64)
     numbers = numbers[numbers >= first_row_line]
     return numbers if numbers.size == rows else None
-
-
-def positions(haystack: Sequence[Any], needles: Sequence[Any]) -> np.ndarray:
-    """Row of each needle in ``haystack`` (unique values), -1 where absent: a
-    hash join (pandas' index for large inputs, a dict for small ones)."""
-    if len(haystack) + len(needles) > 20_000:
-        import pandas
-
-        return pandas.Index(np.asarray(haystack, dtype=object)).get_indexer(np.asarray(needles, dtype=object))
-    row_of = {value: row for row, value in enumerate(np.asarray(haystack, dtype=object).tolist())}
-    return np.fromiter((row_of.get(value, -1) for value in np.asarray(needles, dtype=object).tolist()),
-                       dtype=np.int64, count=len(needles))

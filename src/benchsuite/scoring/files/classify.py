@@ -8,7 +8,7 @@ import numpy as np
 
 from benchsuite.contract import ClassifyScores, ScoreFileError
 from ._lines import _Table, _UniqueIds
-from .validation import validate_classify_scores
+from .validation import duplicate_values, validate_classify_scores
 
 
 # --------------------------------------------------------------------------- classification
@@ -20,7 +20,7 @@ def read_classify_scores(path: str | Path, class_names: Sequence[str] | None = N
     table = _Table(path, "classification file")
     path = table.path
     fast = table.fast(3, {0: str, 1: "category", 2: "category"}) if len(table.first_fields()) == 3 else None
-    if fast is not None and not fast.has_duplicates(0):
+    if fast is not None and not duplicate_values(fast.strings(0))[1]:
         names = tuple(class_names) if class_names is not None else tuple(sorted(set(fast.levels(1)) | set(fast.levels(2))))
         index = {name: i for i, name in enumerate(names)}
         if set(fast.levels(1)) <= set(index) and set(fast.levels(2)) <= set(index):

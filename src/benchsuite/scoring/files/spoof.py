@@ -10,9 +10,9 @@ import numpy as np
 from benchsuite.contract import AsvScores, BONAFIDE, SPOOF, ScoreFileError, SplitData, SpoofScores
 from ._lines import (
     BONAFIDE_ATTACK, MAX_LISTED, FastTable, _Table, _UniqueIds, _column_error, _empty_file, _listing, _parse_score,
-    positions,
+
 )
-from .validation import ASV_KEYS, validate_spoof_scores
+from .validation import ASV_KEYS, duplicate_values, positions, validate_spoof_scores
 
 
 # --------------------------------------------------------------------------- ASV scores (t-DCF)
@@ -99,17 +99,24 @@ def read_cm_scores(path: str | Path) -> CmScoreFile:
     return in_bulk if in_bulk is not None else _read_cm_scores_by_line(table, width)
 
 
+def _distinct_ids(fast: FastTable, column: int) -> np.ndarray | None:
+    """The id column as a unicode array, or None when an id repeats (the line-by-line reader names them)."""
+    ids = fast.strings(column)
+    return None if duplicate_values(ids)[1] else ids
+
+
 def _cm_scores_in_bulk(fast: FastTable, path: Path, width: int) -> CmScoreFile | None:
     scores = fast.floats(width - 1)
-    if not np.isfinite(scores).all() or fast.has_duplicates(0):
+    utt_ids = _distinct_ids(fast, 0) if np.isfinite(scores).all() else None
+    if utt_ids is None:
         return None
     if width == 2:
-        return CmScoreFile(path, "2-column", fast.objects(0), scores, fast.lines)
+        return CmScoreFile(path, "2-column", utt_ids, scores, fast.lines)
     if not set(fast.levels(2)) <= {BONAFIDE, SPOOF}:
         return None
     is_bonafide = fast.equals(2, BONAFIDE)
     attacks = np.where(is_bonafide, BONAFIDE_ATTACK, fast.strings(1))
-    return CmScoreFile(path, "4-column", fast.objects(0), scores, fast.lines, attacks, is_bonafide)
+    return CmScoreFile(path, "4-column", utt_ids, scores, fast.lines, attacks, is_bonafide)
 
 
 def _read_cm_scores_by_line(table: _Table, width: int) -> CmScoreFile:
@@ -169,7 +176,7 @@ def _tsv_in_bulk(table: _Table, required: Sequence[str], score: str | None = Non
     if score is not None:
         dtypes[positions_of[score]] = np.float64
     fast = table.fast(len(names), dtypes, header=names)
-    if fast is None or len(fast) == 0 or fast.has_duplicates(positions_of["filename"]):
+    if fast is None or len(fast) == 0:
         return None
     return fast, positions_of
 
@@ -179,8 +186,9 @@ def _read_asvspoof5_scores(table: _Table) -> CmScoreFile:
     if bulk is not None:
         fast, at = bulk
         scores = fast.floats(at["cm-score"])
-        if np.isfinite(scores).all():
-            return CmScoreFile(table.path, "asvspoof5", fast.objects(at["filename"]), scores, fast.lines)
+        utt_ids = _distinct_ids(fast, at["filename"]) if np.isfinite(scores).all() else None
+        if utt_ids is not None:
+            return CmScoreFile(table.path, "asvspoof5", utt_ids, scores, fast.lines)
     utt_ids: list[str] = []
     scores: list[float] = []
     numbers: list[int] = []
@@ -242,14 +250,15 @@ def read_spoof_key(path: str | Path) -> SpoofKey:
 
 def _spoof_key_in_bulk(fast: FastTable, path: Path, width: int) -> SpoofKey | None:
     layout, utt_at, attack_at, key_at, condition_at = _KEY_LAYOUTS[width]
-    if not set(fast.levels(key_at)) <= {BONAFIDE, SPOOF} or fast.has_duplicates(utt_at):
+    utt_ids = _distinct_ids(fast, utt_at) if set(fast.levels(key_at)) <= {BONAFIDE, SPOOF} else None
+    if utt_ids is None:
         return None
     is_bonafide = fast.equals(key_at, BONAFIDE)
     attacks = np.where(is_bonafide, BONAFIDE_ATTACK, fast.strings(attack_at) if attack_at is not None else SPOOF)
     conditions = {name: fast.strings(column) for name, column in condition_at.items()}
     if width == 5 and any(value != "-" for value in fast.levels(2)):
         conditions["environment"] = fast.strings(2)  # the acoustic environment of 2019 PA
-    return SpoofKey(str(path), layout, fast.objects(utt_at), is_bonafide, attacks, conditions, fast.lines)
+    return SpoofKey(str(path), layout, utt_ids, is_bonafide, attacks, conditions, fast.lines)
 
 
 def _read_spoof_key_by_line(table: _Table, width: int) -> SpoofKey:
@@ -288,10 +297,10 @@ def _read_asvspoof5_key(table: _Table) -> SpoofKey:
         fast, at = bulk
         labels = fast.strings(at["cm-label"])
         is_bonafide = labels == BONAFIDE
-        if bool((is_bonafide | (labels == SPOOF)).all()):
+        utt_ids = _distinct_ids(fast, at["filename"]) if bool((is_bonafide | (labels == SPOOF)).all()) else None
+        if utt_ids is not None:
             attacks = np.where(is_bonafide, BONAFIDE_ATTACK, SPOOF)  # the T1 key names no attack
-            return SpoofKey(str(table.path), "asvspoof5", fast.objects(at["filename"]), is_bonafide, attacks, {},
-                            fast.lines)
+            return SpoofKey(str(table.path), "asvspoof5", utt_ids, is_bonafide, attacks, {}, fast.lines)
     utt_ids: list[str] = []
     is_bonafide: list[bool] = []
     numbers: list[int] = []

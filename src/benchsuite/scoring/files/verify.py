@@ -8,8 +8,8 @@ from typing import Sequence
 import numpy as np
 
 from benchsuite.contract import ScoreFileError, VerifyScores
-from ._lines import MAX_LISTED, FastTable, _Table, _UniqueIds, _column_error, _listing, _parse_score, positions
-from .validation import validate_verify_scores
+from ._lines import MAX_LISTED, FastTable, _Table, _UniqueIds, _column_error, _listing, _parse_score
+from .validation import duplicate_values, positions, validate_verify_scores
 
 
 # --------------------------------------------------------------------------- SV trials and scores
@@ -45,10 +45,10 @@ def read_sv_trials(path: str | Path) -> SvTrials:
                              f"last column: {table.first_text!r}")
     fast = table.fast(3, {label_at: "category", enrol_at: str, test_at: str})
     if fast is not None and set(fast.levels(label_at)) <= set(_TARGET_LABELS) \
-            and not fast.has_duplicates(enrol_at, test_at):
+            and not _repeats_a_pair(fast.strings(enrol_at), fast.strings(test_at)):
         labels, codes = fast.codes(label_at)
         is_target = np.asarray([_TARGET_LABELS[label] for label in labels], dtype=bool)[codes]
-        return SvTrials(path, layout, fast.objects(enrol_at), fast.objects(test_at), is_target, fast.lines)
+        return SvTrials(path, layout, fast.strings(enrol_at), fast.strings(test_at), is_target, fast.lines)
     enrol: list[str] = []
     test: list[str] = []
     is_target: list[bool] = []
@@ -93,7 +93,7 @@ def read_sv_scores(path: str | Path) -> SvScoreFile:
 
 def _sv_scores_in_bulk(fast: FastTable, path: Path, width: int) -> SvScoreFile | None:
     scores = fast.floats(2)
-    if not np.isfinite(scores).all() or fast.has_duplicates(0, 1):
+    if not np.isfinite(scores).all() or _repeats_a_pair(fast.strings(0), fast.strings(1)):
         return None
     is_target = None
     if width == 4:
@@ -101,7 +101,7 @@ def _sv_scores_in_bulk(fast: FastTable, path: Path, width: int) -> SvScoreFile |
         if not set(labels) <= set(_TARGET_LABELS):
             return None
         is_target = np.asarray([_TARGET_LABELS[label] for label in labels], dtype=bool)[codes]
-    return SvScoreFile(path, fast.objects(0), fast.objects(1), scores, fast.lines, is_target)
+    return SvScoreFile(path, fast.strings(0), fast.strings(1), scores, fast.lines, is_target)
 
 
 def _read_sv_scores_by_line(table: _Table, width: int) -> SvScoreFile:
@@ -161,6 +161,10 @@ def join_verify_scores(score_file: SvScoreFile, trials: SvTrials | None = None) 
                           trials.is_target, source=str(path))
     validate_verify_scores(verify)
     return verify
+
+
+def _repeats_a_pair(enrol: np.ndarray, test: np.ndarray) -> bool:
+    return duplicate_values(np.char.add(np.char.add(enrol, "\t"), test))[1] > 0
 
 
 def _pair_keys(enrol: Sequence[str], test: Sequence[str]) -> list[str]:
