@@ -11,6 +11,7 @@ module-level state, so a test or a notebook that changes the environment, or
 registers a plugin object of its own, simply makes another one."""
 from __future__ import annotations
 
+import importlib
 import os
 import traceback
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ BUILTIN_KINDS: dict[str, frozenset[str]] = {
     "spoof-metrics": frozenset({"metrics"}), "verify-metrics": frozenset({"metrics"}),
     "classify-metrics": frozenset({"metrics"}),
 }
+# The built-in models' published numbers, importable without torch: when baselines but no
+# models are asked for, this module's plugin for each model stands in for the model plugin.
+BASELINES_WITHOUT_MODELS = "benchsuite_models._published"
 
 
 @dataclass(frozen=True)
@@ -156,8 +160,15 @@ def make_plugin_manager(*, strict: bool = False, extra: Mapping[str, object] | N
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         version = dist.version if dist is not None else None
-        if wanted is not None and dist_name == BUILTIN_DISTRIBUTION and not BUILTIN_KINDS.get(ep.name, wanted) & wanted:
-            continue  # a built-in plugin that registers nothing of the kinds asked for
+        provides = BUILTIN_KINDS.get(ep.name) if dist_name == BUILTIN_DISTRIBUTION else None
+        if wanted is not None and provides is not None:
+            if not provides & wanted:
+                continue  # a built-in plugin that registers nothing of the kinds asked for
+            if "models" in provides and "models" not in wanted:  # its published numbers only, without torch
+                stand_in = importlib.import_module(BASELINES_WITHOUT_MODELS).baselines_plugin(ep.name)
+                if _register_checked(loaded, stand_in, ep.name, dist_name):
+                    loaded.infos[ep.name] = PluginInfo(ep.name, dist_name, version, ep.value)
+                continue
         try:
             module = ep.load()
         except Exception as exc:  # a broken plugin must not take the others down

@@ -23,7 +23,7 @@ from benchsuite.reporting import formatting as fmt
 from benchsuite.reporting.aggregate import DDOF, MetricColumn, Row, Table
 from benchsuite.reporting.collect import Report, build_report
 from benchsuite.reporting.plots import det_curve, det_svg, heat_style, histogram_svg, intensities
-from benchsuite.reporting.scoredata import POPULATIONS, read_binary_scores, read_predictions, score_path
+from benchsuite.reporting.scoredata import POPULATIONS, ScoreFiles, score_path
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 EER_TOLERANCE = 1e-9
@@ -157,7 +157,7 @@ def _heatmaps(table: Table, row: Row) -> list[Heatmap]:
     return maps
 
 
-def _plots(detail: RowDetail, runs_dir: Path) -> None:
+def _plots(detail: RowDetail, runs_dir: Path, files: ScoreFiles) -> None:
     table, row = detail.table, detail.row
     task = table.task
     curves = []
@@ -174,7 +174,7 @@ def _plots(detail: RowDetail, runs_dir: Path) -> None:
             continue
         try:
             if task in POPULATIONS:
-                scores = read_binary_scores(path, task)
+                scores = files.binary(path, task)
                 positive, negative = POPULATIONS[task]
                 curve = det_curve(scores.positive, scores.negative)
                 curves.append((label, curve))
@@ -189,7 +189,7 @@ def _plots(detail: RowDetail, runs_dir: Path) -> None:
                     scores.positive, scores.negative, positive_label=positive, negative_label=negative,
                     title=f"{label} — score distributions"))
             elif task == "classify":
-                predictions = read_predictions(path)
+                predictions = files.predictions(path)
                 names = predictions.class_names
                 for true, predicted in zip(predictions.true, predictions.predicted):
                     pair = (names[true], names[predicted])
@@ -214,13 +214,15 @@ def _plots(detail: RowDetail, runs_dir: Path) -> None:
         detail.confusion = Confusion(ordered, counts, used)
 
 
-def row_details(report: Report) -> list[RowDetail]:
-    """Per-system sections: per-seed values, breakdown heat maps and plots from the score files."""
+def row_details(report: Report, files: ScoreFiles | None = None) -> list[RowDetail]:
+    """Per-system sections: per-seed values, breakdown heat maps and plots from the score files
+    (each read once, through ``files``)."""
+    files = files if files is not None else ScoreFiles()
     details = []
     for table in report.tables:
         for row in table.rows:
             detail = RowDetail(table, row, _seed_rows(table, row), _heatmaps(table, row))
-            _plots(detail, report.runs_dir)
+            _plots(detail, report.runs_dir, files)
             details.append(detail)
     return details
 
