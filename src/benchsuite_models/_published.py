@@ -103,6 +103,15 @@ def lfcc_lcnn(register: Callable[[Baseline], None]) -> None:
 
 # --------------------------------------------------------------------------- speaker verification
 
+
+def _registering(rows: tuple[Baseline, ...]) -> Callable[[Callable[[Baseline], None]], None]:
+    def register_rows(register: Callable[[Baseline], None]) -> None:
+        for row in rows:
+            register(row)
+
+    return register_rows
+
+
 _PAPER = "Desplanques et al., Interspeech 2020 (figures marked unconfirmed in FACTS.md §4.4)"
 
 ECAPA_TDNN_BASELINES = (
@@ -115,10 +124,7 @@ ECAPA_TDNN_BASELINES = (
     wespeaker_baseline("WeSpeaker ECAPA_TDNN_GLOB_c1024", 0.808, "ecapa-tdnn", asnorm=True, channels="1024"),
 )
 
-
-def ecapa_tdnn(register: Callable[[Baseline], None]) -> None:
-    for baseline in ECAPA_TDNN_BASELINES:
-        register(baseline)
+ecapa_tdnn = _registering(ECAPA_TDNN_BASELINES)
 
 
 RESNET_BASELINES = (
@@ -126,10 +132,7 @@ RESNET_BASELINES = (
     wespeaker_baseline("WeSpeaker ResNet34-TSTP-emb256", 0.787, "resnet34", asnorm=True),
 )
 
-
-def resnet(register: Callable[[Baseline], None]) -> None:
-    for baseline in RESNET_BASELINES:
-        register(baseline)
+resnet = _registering(RESNET_BASELINES)
 
 
 XVECTOR_BASELINES = (
@@ -137,10 +140,7 @@ XVECTOR_BASELINES = (
     wespeaker_baseline("WeSpeaker XVEC-TSTP-emb512", 1.834, "xvector", asnorm=True),
 )
 
-
-def xvector(register: Callable[[Baseline], None]) -> None:
-    for baseline in XVECTOR_BASELINES:
-        register(baseline)
+xvector = _registering(XVECTOR_BASELINES)
 
 
 BY_PLUGIN: dict[str, Callable[[Callable[[Baseline], None]], None]] = {
