@@ -56,5 +56,5 @@ def test_report_command_side_by_side(benchmark, store: Path, tmp_path: Path) -> 
     benchmark.extra_info.update({name: {k: v for k, v in r.items() if k != "stdout"} for name, r in results.items()})
     print()
     for name, result in results.items():
-        print(f"| {name:<40} | {result['wall_s']:>8.2f} s | {result['rss_mib']:>7.0f} MiB |")
+        print(f"| {name:<40} | {result['wall_s']:>8.2f} s | {result['cpu_s']:>8.2f} s | {result['rss_mib']:>7.0f} MiB |")
     assert (tmp_path / "after" / "leaderboard.html").is_file()
