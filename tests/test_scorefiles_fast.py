@@ -128,6 +128,22 @@ def test_both_passes_give_the_same_message_for_a_bad_line(tmp_path: Path, monkey
     assert _message(monkeypatch, BULK, lambda: reader(path)) == _message(monkeypatch, BY_LINE, lambda: reader(path))
 
 
+def test_long_and_extreme_numbers_parse_as_pythons_float(tmp_path: Path, monkeypatch):
+    """pandas' float parser must round as ``float()`` does, digit strings of any length included."""
+    rng = np.random.default_rng(3)
+    texts = ["2.4703282292062327e-324", "2.4703282292062328e-324", "1.7976931348623157e308", "-0", "+.5", "5.",
+             "0.1000000000000000055511151231257827021181583404541015625", "179769313486231580793728971405301e276"]
+    for _ in range(2000):
+        digits = "".join(rng.choice(list("0123456789"), int(rng.integers(1, 40))))
+        point = int(rng.integers(0, len(digits) + 1))
+        texts.append(f"{'-' if rng.random() < 0.3 else ''}{digits[:point]}.{digits[point:]}e{int(rng.integers(-300, 300))}")
+    texts = [t for t in texts if np.isfinite(float(t))]
+    path = write_lines(tmp_path / "long.txt", [f"u{i} {t}" for i, t in enumerate(texts)])
+    bulk, by_line, taken = _both(monkeypatch, lambda: scorefiles.read_cm_scores(path))
+    assert taken == [True]
+    assert bulk["scores"] == by_line["scores"] == [float(t) for t in texts]
+
+
 def _malformed(files: dict[str, Path], tmp_path: Path) -> dict[str, Callable[[], Any]]:
     data = spoof_set()
     lines4 = data.four_column_lines()

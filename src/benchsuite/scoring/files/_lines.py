@@ -285,13 +285,19 @@ def fast_table(raw: bytes, width: int, dtypes: Mapping[int, Any], *, first_line:
             warnings.simplefilter("ignore")
             frame = pandas.read_csv(io.BytesIO(raw), sep=sep, header=0 if header is not None else None,
                                     dtype=dict(dtypes), na_filter=False, quoting=csv.QUOTE_NONE, engine="c",
-                                    skip_blank_lines=True)
+                                    skip_blank_lines=True, **_exact_floats(pandas.__version__))
     except (ValueError, TypeError, OverflowError, pandas.errors.ParserError):
         return None  # a row of another width, or a field that is not a number
     if frame.shape[1] != width or (header is not None and [str(c) for c in frame.columns] != list(header)):
         return None
     lines = _row_lines(raw, len(frame), first_line + (1 if header is not None else 0), sep == " ")
     return FastTable(frame, lines, {}) if lines is not None else None
+
+
+def _exact_floats(version: str) -> dict[str, str]:
+    """read_csv options that parse floats exactly as ``float()`` does: pandas 3 does by
+    default (and deprecates the option); pandas 2 needs its round-trip parser."""
+    return {} if int(version.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
 def _row_lines(raw: bytes, rows: int, first_row_line: int, single_spaced: bool) -> Sequence[int] | None:
