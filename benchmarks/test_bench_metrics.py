@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite.api import SpoofScores
-from benchsuite.scoring.files import AsvScoresWithAttacks
+from benchsuite.api import AsvScores, SpoofScores
 from benchsuite.scoring import det
-from benchsuite_metrics import spoof
+from benchsuite_metrics import bootstrap, spoof
 
 N_SCORES = 1_000_000
 N_BONAFIDE = 100_000
@@ -38,7 +37,7 @@ def million() -> dict:
     scores = (difficulty + rng.normal(0, 1.2, N_SCORES)).astype(np.float32).astype(np.float64)
     order = rng.permutation(N_SCORES)
     asv_attacks = np.repeat(np.array(ATTACKS), 4914)
-    asv = AsvScoresWithAttacks(
+    asv = AsvScores(
         target=rng.normal(8, 3, 5370), nontarget=rng.normal(-6, 3, 33327),
         spoof=rng.normal(1, 4, asv_attacks.size), source="synthetic ASV", spoof_attacks=asv_attacks,
     )
@@ -119,6 +118,24 @@ def test_all_registered_spoof_metrics(benchmark, million):
 
 
 @pytest.mark.benchmark(group="spoof-metrics-1M")
+def test_bootstrap_interval_costs_no_more_than_the_metrics(benchmark, million):
+    """The EER's 1000-resample bootstrap interval against every registered spoof
+    metric (bootstrap off), CPU time of each, alternated over 3 rounds."""
+    scores = _fresh(million)
+    sweep = det.DetSweep.from_scores(scores.scores[scores.is_bonafide], scores.scores[~scores.is_bonafide])
+    metrics_cpu, bootstrap_cpu = [], []
+    for _ in range(3):
+        started = time.process_time()
+        all_spoof_metrics(million)
+        metrics_cpu.append(time.process_time() - started)
+        started = time.process_time()
+        bootstrap.bootstrap_eer_interval(sweep, bootstrap.DEFAULT_RESAMPLES)
+        bootstrap_cpu.append(time.process_time() - started)
+    benchmark.pedantic(bootstrap.bootstrap_eer_interval, args=(sweep,), rounds=3, iterations=1)
+    benchmark.extra_info.update({"metrics_cpu_s": sorted(metrics_cpu)[1], "bootstrap_cpu_s": sorted(bootstrap_cpu)[1]})
+    assert sorted(bootstrap_cpu)[1] <= sorted(metrics_cpu)[1] * 1.2  # the goal, with room for noise
+
+
 def test_numeric_core_only(benchmark, million):
     result = benchmark.pedantic(numeric_core, args=(million,), rounds=5, warmup_rounds=1)
     assert result["eer"] == eer_tdcfs_per_attack(million)["eer"]

@@ -106,17 +106,40 @@ def test_dcfs_and_cllr_equal_the_reference(pair):
 
 @PROPERTY_SETTINGS
 @given(any_set, st.integers(0, 2**32 - 1))
-def test_bootstrap_reweighting_equals_explicit_resampling(pair, seed):
-    """Each resample reweights the sorted scores; redraw the same trials with
-    the same generator and compare with the reference EER of the explicit resample."""
+def test_block_resampling_equals_explicit_resampling(pair, seed):
+    """A resample drawn coarse to fine (copies per block, then per trial where
+    FRR meets FAR) has the reference EER of the explicit resample with the same
+    copies: draw the trials explicitly, sum their copies per block and run, and
+    hand the per-trial copies to the plan where it asks for them."""
     positive, negative = pair
     sweep = det.DetSweep.from_scores(np.array(positive), np.array(negative))
-    eers = bootstrap.bootstrap_eers(sweep, resamples=3, seed=seed)
+    plan = bootstrap.BlockPlan.of(sweep)
     rng = np.random.default_rng(seed)
-    for r in range(3):
-        drawn_pos = sweep.positive[rng.integers(0, sweep.n_positive, sweep.n_positive)]
-        drawn_neg = sweep.negative[rng.integers(0, sweep.n_negative, sweep.n_negative)]
-        assert eers[r] == reference_eer(drawn_pos.tolist(), drawn_neg.tolist())[0]
+    for _ in range(3):
+        pos_copies = np.bincount(rng.integers(0, sweep.n_positive, sweep.n_positive), minlength=sweep.n_positive)
+        neg_copies = np.bincount(rng.integers(0, sweep.n_negative, sweep.n_negative), minlength=sweep.n_negative)
+        neg_upto = np.concatenate(([0], np.cumsum(neg_copies)))
+        pos_upto = np.concatenate(([0], np.cumsum(pos_copies)))
+        eer = plan.eer(pos_upto[plan.bounds[1:]] - pos_upto[plan.bounds[:-1]],
+                       neg_upto[plan.run_bounds[1:]] - neg_upto[plan.run_bounds[:-1]],
+                       lambda block, count: pos_copies[plan.bounds[block]:plan.bounds[block + 1]],
+                       lambda edges, count: neg_upto[edges[1:]] - neg_upto[edges[:-1]])
+        drawn_pos = np.repeat(sweep.positive, pos_copies)
+        drawn_neg = np.repeat(sweep.negative, neg_copies)
+        assert eer == reference_eer(drawn_pos.tolist(), drawn_neg.tolist())[0]
+
+
+def test_bootstrap_resamples_are_seeded_and_spread_like_explicit_ones():
+    """Same seed, same resamples; and the spread of the EERs matches explicit
+    resampling (both are the same distribution, drawn differently)."""
+    rng = np.random.default_rng(5)
+    sweep = det.DetSweep.from_scores(rng.normal(1.0, 1.0, 3000), rng.normal(-1.0, 1.0, 5000))
+    eers = bootstrap.bootstrap_eers(sweep, resamples=400, seed=7)
+    assert np.array_equal(eers, bootstrap.bootstrap_eers(sweep, resamples=400, seed=7))
+    explicit = [reference_eer(rng.choice(sweep.positive, sweep.n_positive).tolist(),
+                              rng.choice(sweep.negative, sweep.n_negative).tolist())[0] for _ in range(200)]
+    assert abs(eers.mean() - np.mean(explicit)) < 0.002
+    assert abs(eers.std() - np.std(explicit)) < 0.25 * np.std(explicit)
 
 
 @PROPERTY_SETTINGS

@@ -583,3 +583,17 @@ def test_det_plot_of_the_released_rawgat_st_scores(reference_dir: Path) -> None:
     assert "EER 1.06 %" in svg
     points = svg.split('points="')[1].split('"')[0].split()
     assert 50 < len(points) < 2000  # 71,237 thresholds thinned to what a 300-pixel plot can show
+
+
+def test_each_score_file_is_read_once_per_report(rendered, monkeypatch) -> None:
+    """However many plots and tables show a cell's scores, its file is read once."""
+    from benchsuite.reporting import render, scoredata
+
+    read: list[Path] = []
+    real = scoredata.read_binary_scores
+    monkeypatch.setattr(scoredata, "read_binary_scores", lambda path, task: read.append(Path(path)) or real(path, task))
+    report = build_report(rendered["root"] / "runs", baselines=[])
+    files = scoredata.ScoreFiles()
+    render.row_details(report, files)
+    render.row_details(report, files)  # a second pass over every plot: served from the same reads
+    assert read and len(read) == len(set(read))

@@ -17,7 +17,7 @@ import torch
 import torchaudio.compliance.kaldi as kaldi
 from torch import nn
 
-from benchsuite.api import Baseline, Deviation, Recipe
+from benchsuite.api import Deviation, Recipe
 
 # WeSpeaker trains on random 200-frame chunks: 199 shifts of 160 samples plus one 400-sample window.
 WESPEAKER_CHUNK_SAMPLES = 32240
@@ -173,27 +173,6 @@ def wespeaker_recipes(**quick_changes: Any) -> dict[str, Recipe]:
     paper_classify = paper.replace(loss="ce", margin_ramp_epochs=None, selection="dev_accuracy", averaging="none")
     quick_classify = quick.replace(loss="ce", margin_ramp_epochs=None, selection="dev_accuracy")
     return {"paper": paper, "quick": quick, "paper:classify": paper_classify, "quick:classify": quick_classify}
-
-
-WESPEAKER_VOXCELEB_README = "wenet-e2e/wespeaker:examples/voxceleb/v2/README.md"
-
-
-def voxceleb1_eer_baseline(system: str, eer_percent: float, source: str, year: int | None, model: str,
-                           **conditions: str) -> Baseline:
-    """A published VoxCeleb1-O (cleaned list) EER of a system trained on VoxCeleb2-dev."""
-    return Baseline(system=system, dataset="voxceleb1", split="eval", metric="eer", value=eer_percent / 100.0,
-                    source=source, year=year, model=model,
-                    conditions={"trials": "O-clean", "training_data": "VoxCeleb2-dev", **conditions})
-
-
-def wespeaker_baseline(system: str, eer_percent: float, model: str, *, asnorm: bool,
-                       **conditions: str) -> Baseline:
-    """A row of the WeSpeaker VoxCeleb v2 results table (no large-margin fine-tuning, no QMF)."""
-    norm = {"score_norm": "asnorm", "asnorm_top_n": "300"} if asnorm else {"score_norm": "none"}
-    return voxceleb1_eer_baseline(
-        system + (" + AS-Norm" if asnorm else ""), eer_percent, WESPEAKER_VOXCELEB_README, None, model,
-        scoring="cosine after subtracting the VoxCeleb2-dev mean embedding",
-        selection="average of the last 10 epochs", **norm, **conditions)
 
 
 def without_head(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,15 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import Baseline, ConfigError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
+from benchsuite.api import ConfigError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from ._blocks import (GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, max_pool_bands_and_time,
                      pairwise_products, rename_state_dict, residual_block_rule)
+from . import _published
 from ._sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
 PAPER = ("J.-w. Jung, H.-S. Heo, H. Tak, H.-j. Shim, J. S. Chung, B.-J. Lee, H.-J. Yu, N. Evans, "
          "\"AASIST: Audio anti-spoofing using integrated spectro-temporal graph attention networks\", ICASSP 2022")
-SOURCE_README = "clovaai/aasist README.md (released weights, ASVspoof 2019 LA eval)"
 
 
 @dataclass
@@ -334,27 +334,6 @@ def benchsuite_register_models(register):
                    "AASIST-L: the light AASIST (85,306 parameters)"))
 
 
-# 2019 LA eval ASV operating point (FACTS 1.3/1.5): C0 and m = min(C1, C2) of the official eval ASV scores
-_C0_2019_LA_EVAL = 0.025456
-_MIN_C1_C2_2019_LA_EVAL = 0.380326
-
-
-def revised_from_legacy_tdcf(legacy: float) -> float:
-    """Revised (ASVspoof 2021) min t-DCF equivalent of a legacy (2019) value on 2019 LA eval:
-    with the 2019 cost model both share C1, C2 and the argmin, so revised = (C0 + m * legacy) / (C0 + m)."""
-    return (_C0_2019_LA_EVAL + _MIN_C1_C2_2019_LA_EVAL * legacy) / (_C0_2019_LA_EVAL + _MIN_C1_C2_2019_LA_EVAL)
-
-
 @hookimpl
 def benchsuite_register_baselines(register):
-    for system, model, eer, legacy in (("AASIST", "aasist", 0.0083, 0.0275), ("AASIST-L", "aasist-l", 0.0099, 0.0309)):
-        common = dict(system=system, dataset="asvspoof2019-la", split="eval", model=model, year=2022)
-        conditions = {"crop": "first 64,600 samples", "weights": "released (best of 3 seeds)"}
-        register(Baseline(metric="eer", value=eer, source=SOURCE_README, conditions=conditions, **common))
-        register(Baseline(metric="min_tdcf_legacy", value=legacy, formulation="legacy", source=SOURCE_README,
-                          conditions=conditions, **common))
-        register(Baseline(metric="min_tdcf_revised", value=round(revised_from_legacy_tdcf(legacy), 4),
-                          formulation="revised",
-                          source=SOURCE_README + "; not published: derived from the legacy value with the official "
-                                                 "2019 LA eval ASV scores (Kinnunen et al., TASLP 2020 cost model)",
-                          conditions={**conditions, "derived": "from the published legacy min t-DCF"}, **common))
+    _published.aasist(register)

@@ -19,8 +19,9 @@ from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Task, TaskInfo, hookimpl
 
+from . import _published
 from ._blocks import rename_state_dict
-from ._fbank import KaldiFbank, voxceleb1_eer_baseline, wespeaker_baseline, wespeaker_recipes, without_head
+from ._fbank import KaldiFbank, wespeaker_recipes, without_head
 from ._pooling import AttentiveStatisticsPooling
 
 
@@ -177,19 +178,6 @@ SPEC = ModelSpec(
           "Aggregation in TDNN Based Speaker Verification, Interspeech 2020",
 )
 
-_PAPER = "Desplanques et al., Interspeech 2020 (figures marked unconfirmed in FACTS.md §4.4)"
-
-BASELINES = (
-    voxceleb1_eer_baseline("ECAPA-TDNN (C=512)", 1.01, _PAPER, 2020, "ecapa-tdnn", channels="512", score_norm="none"),
-    voxceleb1_eer_baseline("ECAPA-TDNN (C=1024)", 0.87, _PAPER, 2020, "ecapa-tdnn", channels="1024",
-                           score_norm="none"),
-    wespeaker_baseline("WeSpeaker ECAPA_TDNN_GLOB_c512", 1.069, "ecapa-tdnn", asnorm=False, channels="512"),
-    wespeaker_baseline("WeSpeaker ECAPA_TDNN_GLOB_c512", 0.957, "ecapa-tdnn", asnorm=True, channels="512"),
-    wespeaker_baseline("WeSpeaker ECAPA_TDNN_GLOB_c1024", 0.856, "ecapa-tdnn", asnorm=False, channels="1024"),
-    wespeaker_baseline("WeSpeaker ECAPA_TDNN_GLOB_c1024", 0.808, "ecapa-tdnn", asnorm=True, channels="1024"),
-)
-
-
 @hookimpl
 def benchsuite_register_models(register) -> None:
     register(SPEC)
@@ -197,5 +185,4 @@ def benchsuite_register_models(register) -> None:
 
 @hookimpl
 def benchsuite_register_baselines(register) -> None:
-    for baseline in BASELINES:
-        register(baseline)
+    _published.ecapa_tdnn(register)

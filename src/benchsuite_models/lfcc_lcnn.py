@@ -18,8 +18,9 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from benchsuite.api import Baseline, DataError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
+from benchsuite.api import DataError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
+from . import _published
 from ._features import LFCC
 
 NAME = "lfcc-lcnn"
@@ -254,22 +255,6 @@ def benchsuite_register_models(register) -> None:
     register(SPEC)
 
 
-_WANG_2021 = ("Wang & Yamagishi, Interspeech 2021, Table (LFCC-LCNN-LSTM-sum, sigmoid), "
-              "nii-yamagishilab/project-NN-Pytorch-scripts project/03-asvspoof-mega")
-
-
 @hookimpl
 def benchsuite_register_baselines(register) -> None:
-    # The model paper's own numbers for the B03 recipe (sigmoid + BCE), range over
-    # six training seeds; the challenge's B03 figures are registered by the dataset plugin.
-    for label, eer, tdcf in (("lowest", 0.0267, 0.063), ("highest", 0.0353, 0.083)):
-        conditions = {"training": "ASVspoof 2019 LA train, full-length utterances",
-                      "seeds": f"{label} value over 6 seeds (1, 10, 100, 1000, 10000, 100000); EER and t-DCF "
-                               "extremes need not come from the same seed",
-                      "selection": "per seed: best dev loss; the extreme is taken over eval results"}
-        system = f"LFCC-LCNN-LSTM-sum sigmoid ({label} of 6 seeds)"
-        register(Baseline(system=system, dataset="asvspoof2019-la", split="eval", metric="eer", value=eer,
-                          source=_WANG_2021, year=2021, model=NAME, conditions=conditions))
-        register(Baseline(system=system, dataset="asvspoof2019-la", split="eval", metric="min_tdcf_legacy",
-                          value=tdcf, source=_WANG_2021, year=2021, model=NAME, formulation="legacy",
-                          conditions=conditions))
+    _published.lfcc_lcnn(register)

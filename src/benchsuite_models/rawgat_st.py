@@ -26,10 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import Baseline, ConfigError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
+from benchsuite.api import ConfigError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from ._blocks import (RESIDUAL_BLOCK_NAMES, GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time,
                      rename_state_dict)
+from . import _published
 from ._sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
 PAPER = ("H. Tak, J.-w. Jung, J. Patino, M. Kamble, M. Todisco, N. Evans, \"End-to-end spectro-temporal graph "
@@ -253,17 +254,4 @@ def benchsuite_register_models(register):
 
 @hookimpl
 def benchsuite_register_baselines(register):
-    conditions = {"crop": "first 64,600 samples", "weights": "released", "fusion": "mul"}
-    common = dict(system="RawGAT-ST (mul)", dataset="asvspoof2019-la", split="eval", year=2021, model="rawgat-st")
-    published = ("Tak et al., ASVspoof 2021 Workshop; eurecom-asp/RawGAT-ST-antispoofing README (released mul "
-                 "model and its eval scores Pre_trained_models/RawGAT_ST_mul/Scores.txt)")
-    register(Baseline(metric="eer", value=0.0106, source=published, conditions=conditions, **common))
-    register(Baseline(metric="min_tdcf_legacy", value=0.0335, formulation="legacy", source=published,
-                      conditions=conditions, **common))
-    # not published: the revised (2021) formulation applied to the released score file with the official
-    # 2019 LA eval ASV scores
-    register(Baseline(metric="min_tdcf_revised", value=0.09417, formulation="revised",
-                      source="computed from eurecom-asp/RawGAT-ST-antispoofing Pre_trained_models/RawGAT_ST_mul/"
-                             "Scores.txt with ASVspoof2019.LA.asv.eval.gi.trl.scores.txt (revised t-DCF, "
-                             "Kinnunen et al., TASLP 2020)",
-                      conditions={**conditions, "derived": "computed from the released score file"}, **common))
+    _published.rawgat_st(register)

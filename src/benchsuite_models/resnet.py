@@ -14,8 +14,9 @@ from torch import nn
 
 from benchsuite.api import ConfigError, ModelSpec, Task, TaskInfo, hookimpl
 
+from . import _published
 from ._blocks import rename_state_dict
-from ._fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes, without_head
+from ._fbank import KaldiFbank, wespeaker_recipes, without_head
 from ._pooling import StatisticsPooling
 
 
@@ -120,12 +121,6 @@ SPEC = ModelSpec(
           "He et al., Deep Residual Learning for Image Recognition, CVPR 2016",
 )
 
-BASELINES = (
-    wespeaker_baseline("WeSpeaker ResNet34-TSTP-emb256", 0.867, "resnet34", asnorm=False),
-    wespeaker_baseline("WeSpeaker ResNet34-TSTP-emb256", 0.787, "resnet34", asnorm=True),
-)
-
-
 @hookimpl
 def benchsuite_register_models(register) -> None:
     register(SPEC)
@@ -133,5 +128,4 @@ def benchsuite_register_models(register) -> None:
 
 @hookimpl
 def benchsuite_register_baselines(register) -> None:
-    for baseline in BASELINES:
-        register(baseline)
+    _published.resnet(register)

@@ -16,8 +16,9 @@ from torch import nn
 
 from benchsuite.api import ModelSpec, Task, TaskInfo, hookimpl
 
+from . import _published
 from ._blocks import rename_state_dict
-from ._fbank import KaldiFbank, wespeaker_baseline, wespeaker_recipes, without_head
+from ._fbank import KaldiFbank, wespeaker_recipes, without_head
 from ._pooling import StatisticsPooling
 
 
@@ -111,12 +112,6 @@ SPEC = ModelSpec(
           "Recognition, ICASSP 2018",
 )
 
-BASELINES = (
-    wespeaker_baseline("WeSpeaker XVEC-TSTP-emb512", 1.989, "xvector", asnorm=False),
-    wespeaker_baseline("WeSpeaker XVEC-TSTP-emb512", 1.834, "xvector", asnorm=True),
-)
-
-
 @hookimpl
 def benchsuite_register_models(register) -> None:
     register(SPEC)
@@ -124,5 +119,4 @@ def benchsuite_register_models(register) -> None:
 
 @hookimpl
 def benchsuite_register_baselines(register) -> None:
-    for baseline in BASELINES:
-        register(baseline)
+    _published.xvector(register)

@@ -36,10 +36,16 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-import scipy.fft
 import soundfile
 
 from benchsuite.api import ConfigError
+
+
+def _fft():
+    """scipy.fft, imported on first use: registering the corpora (every command does) must stay cheap."""
+    import scipy.fft
+
+    return scipy.fft
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -176,13 +182,13 @@ def stft(wave: np.ndarray) -> np.ndarray:
     padded = np.pad(np.asarray(wave, dtype=np.float32), (N_FFT // 2, N_FFT // 2))
     n_frames = frames_for(len(wave))
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[: n_frames * HOP: HOP]
-    return scipy.fft.rfft(frames * _WINDOW, axis=1)
+    return _fft().rfft(frames * _WINDOW, axis=1)
 
 
 def istft(spec: np.ndarray, n_samples: int) -> np.ndarray:
     """Weighted overlap-add inverse of :func:`stft` (float32)."""
     n_frames = spec.shape[0]
-    frames = scipy.fft.irfft(spec.astype(np.complex64, copy=False), n=N_FFT, axis=1) * _WINDOW
+    frames = _fft().irfft(spec.astype(np.complex64, copy=False), n=N_FFT, axis=1) * _WINDOW
     total = (n_frames - 1) * HOP + N_FFT
     out = np.zeros(total, dtype=np.float32)
     # overlap-add in N_FFT/HOP interleaved passes, each a reshape instead of a Python loop over frames
@@ -218,8 +224,8 @@ def minimum_phase(log_magnitude: np.ndarray) -> np.ndarray:
     """Complex minimum-phase spectra from natural-log magnitudes ``[frames, bins]``
     (the real-cepstrum folding method), so filtered pulses ring like a vocal tract
     instead of being symmetric about the glottal instant."""
-    cepstrum = scipy.fft.irfft(log_magnitude.astype(np.float32, copy=False), n=N_FFT, axis=1)
-    return complex_exp(scipy.fft.rfft(cepstrum * _FOLD, axis=1))
+    cepstrum = _fft().irfft(log_magnitude.astype(np.float32, copy=False), n=N_FFT, axis=1)
+    return complex_exp(_fft().rfft(cepstrum * _FOLD, axis=1))
 
 
 def complex_exp(z: np.ndarray) -> np.ndarray:
@@ -593,9 +599,9 @@ def render_spectrum(plan: UtterancePlan, rng: np.random.Generator,
 
 def lifter(log_magnitude: np.ndarray, n_coefficients: int) -> np.ndarray:
     """Smooth log spectra by keeping the first ``n_coefficients`` real-cepstrum terms."""
-    cepstrum = scipy.fft.irfft(log_magnitude.astype(np.float32, copy=False), n=N_FFT, axis=1)
+    cepstrum = _fft().irfft(log_magnitude.astype(np.float32, copy=False), n=N_FFT, axis=1)
     cepstrum[:, n_coefficients: N_FFT - n_coefficients + 1] = 0.0
-    return scipy.fft.rfft(cepstrum, axis=1).real
+    return _fft().rfft(cepstrum, axis=1).real
 
 
 def render(plan: UtterancePlan, rng: np.random.Generator, options: RenderOptions = RenderOptions()) -> np.ndarray:

@@ -29,11 +29,17 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import scipy.signal
 
 from benchsuite.api import ConfigError
 
 from . import _voice as v
+
+
+def _signal():
+    """scipy.signal, imported on first use: registering the corpora (every command does) must stay cheap."""
+    import scipy.signal
+
+    return scipy.signal
 
 VOX = "synth-vox"
 EMO = "synth-emo"
@@ -137,7 +143,7 @@ def room_impulse_response(rng: np.random.Generator, *, rt60: float, drr_db: floa
     tail = rng.standard_normal(len(t)) * np.exp(-6.908 * t / rt60)  # ln(1000) = 6.908: 60 dB in energy
     tail[: int(0.002 * v.SAMPLE_RATE)] = 0.0  # the diffuse field builds up after the first reflections
     # a one-pole low-pass whose pole moves with time would be exact; two fixed bands are enough here
-    dark = scipy.signal.lfilter([0.3], [1.0, -0.7], tail)
+    dark = _signal().lfilter([0.3], [1.0, -0.7], tail)
     fade = np.exp(-t / max(rt60 / 3, 1e-3))
     tail = fade * tail + (1 - fade) * dark
     for _ in range(int(rng.integers(4, 9))):
@@ -154,7 +160,7 @@ def room_impulse_response(rng: np.random.Generator, *, rt60: float, drr_db: floa
 def far_field(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The same speech heard across a room: reverberation, then background noise."""
     rir = room_impulse_response(rng, rt60=float(rng.uniform(0.2, 0.8)), drr_db=float(rng.uniform(-3.0, 8.0)))
-    reverberant = scipy.signal.fftconvolve(wave, rir)[: len(wave)].astype(np.float32)
+    reverberant = _signal().fftconvolve(wave, rir)[: len(wave)].astype(np.float32)
     return v.add_noise(reverberant, rng, float(rng.uniform(8.0, 22.0)), colour=float(rng.uniform(-4.0, -1.0)))
 
 

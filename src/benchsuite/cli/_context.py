@@ -18,14 +18,15 @@ class UserError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True, file=file)
 
 
-def registry_for(ctx: click.Context, *, allow_conflicts: bool = False):
-    """The registry, with a warning per plugin that failed; a name two plugins registered is an
-    error (naming both) unless ``allow_conflicts`` (``benchsuite plugins`` lists it instead)."""
+def registry_for(ctx: click.Context, kinds: tuple[str, ...] | None = None, *, allow_conflicts: bool = False):
+    """The registry of this invocation, with a warning per plugin that failed; ``kinds`` leaves out the
+    built-in plugins that register none of them; a name two plugins registered is an error (naming both)
+    unless ``allow_conflicts`` (``benchsuite plugins`` lists it instead)."""
     from benchsuite.plugins.manager import failure_message
     from benchsuite.plugins.registry import get_registry
 
     strict = bool((ctx.find_root().obj or {}).get("strict"))
-    registry = get_registry(strict=strict, allow_conflicts=allow_conflicts)
+    registry = get_registry(strict=strict, kinds=kinds, allow_conflicts=allow_conflicts)
     for failure in registry.failures:
         click.echo(f"warning: {failure_message(failure)}", err=True)
     return registry

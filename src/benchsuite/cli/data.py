@@ -21,7 +21,7 @@ class DataGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         from benchsuite.plugins.registry import get_registry
 
-        generators = [r.spec.name for r in get_registry().datasets if r.spec.generate is not None]
+        generators = [r.spec.name for r in get_registry(kinds=("datasets",)).datasets if r.spec.generate is not None]
         return sorted(set(super().list_commands(ctx)) | set(generators))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
@@ -30,7 +30,7 @@ class DataGroup(click.Group):
             return command
         from benchsuite.plugins.registry import get_registry
 
-        registry = get_registry()
+        registry = get_registry(kinds=("datasets",))
         if name in registry.datasets and registry.datasets.get(name).spec.generate is not None:
             return _generator_command(registry.datasets.get(name).spec)
         return None
@@ -76,7 +76,7 @@ def data() -> None:
 def data_check(ctx: click.Context, dataset: str, data_root: Path | None, options: tuple[str, ...], no_audio: bool,
                as_json: bool) -> None:
     """Validate a corpus and print its statistics."""
-    registry = registry_for(ctx)
+    registry = registry_for(ctx, kinds=("datasets",))
     spec = registry.datasets.get(dataset).spec
     if data_root is None and not spec.embedded:
         raise ConfigError(f"dataset {dataset!r} needs --data-root DIR")

@@ -27,6 +27,25 @@ LAZY_COMMANDS = {
     "rescore": ("benchsuite.cli.rescore", "rescore"),
     "recipe": ("benchsuite.cli.recipe", "recipe"),
 }
+# The first line of each command's help, for `benchsuite --help` without importing every command
+# (tests/test_score_command.py checks them against the commands).
+SUMMARIES = {
+    "plugins": "List loaded plugins, what each registered, and plugins that failed to load.",
+    "list": "List registered models, datasets, metrics, baselines or augmentations.",
+    "run": "Train and evaluate every compatible (dataset, model) pair across seeds.",
+    "data": "Validate corpora and generate the embedded synthetic ones.",
+    "index": "Show or rebuild the SQLite index of a results store.",
+    "status": "Cells of a results store: done, failed, pending or running (with their Slurm job ids or pool "
+              "processes), incomplete (killed or lost: the next run resumes them).",
+    "score": "Compute EER, min t-DCF (legacy and revised) and the other metrics of an existing score file.",
+    "predict": "Score AUDIO files (WAV/FLAC, mono; other sample rates are resampled) with a trained countermeasure; "
+               "higher = bona fide.",
+    "report": "Render the leaderboard (published vs reproduced numbers) from a results store.",
+    "compare": "Compare two leaderboard rows: a seed-level test and a paired trial bootstrap.",
+    "rescore": "Recompute every metric of stored cells from their score files.",
+    "recipe": "Show MODEL's resolved recipe: each field's value and source (default, paper with the authors' "
+              "reference, profile, --set) and every deviation from the authors' code.",
+}
 
 
 class LazyGroup(click.Group):
@@ -38,6 +57,15 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, from :data:`SUMMARIES` (no command module is imported)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, (click.Command(name, help=SUMMARIES[name]) if name in SUMMARIES
+                        else self.get_command(ctx, name)).get_short_help_str(limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in LAZY_COMMANDS:

@@ -63,7 +63,7 @@ def _model_params(spec: Any) -> int | None:
 @click.pass_context
 def list_(ctx: click.Context, kind: str, as_json: bool) -> None:
     """List registered models, datasets, metrics, baselines or augmentations."""
-    registry = registry_for(ctx)
+    registry = registry_for(ctx, kinds=(kind,))
     rows: list[dict[str, Any]] = []
     if kind == "models":
         for reg in registry.models:

@@ -75,7 +75,7 @@ def evaluate_score_file(scores_path: Path, *, dataset: str | None = None, data_r
         raise ConfigError("give either --dataset (with --data-root) or --protocol, not both")
     if data_root is not None and not dataset:
         raise ConfigError("--data-root needs --dataset NAME")
-    registry = get_registry()
+    registry = get_registry(kinds=("metrics", "datasets") if dataset else ("metrics",))
     labels_from: str
     if trials is not None:
         scores: ScoreSet = scorefiles.verify_scores_from_files(scores_path, trials)

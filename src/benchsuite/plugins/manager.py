@@ -1,13 +1,17 @@
 """Loads plugins: every entry point in the ``benchsuite`` group, built-in ones
 included (they ship in this distribution but register exactly like a
 third-party package).  ``BENCHSUITE_LOAD_PLUGINS=a,b`` limits loading to the
-named entry points; an empty value loads none.
+named entry points; an empty value loads none.  A command that needs some
+kinds of item only (``benchsuite score`` needs metrics) asks for those
+``kinds`` and the built-in plugins that register none of them are not
+imported: model plugins import torch.
 
 Each call of :func:`make_plugin_manager` makes a new plugin manager: there is no
 module-level state, so a test or a notebook that changes the environment, or
 registers a plugin object of its own, simply makes another one."""
 from __future__ import annotations
 
+import importlib
 import os
 import traceback
 from dataclasses import dataclass
@@ -22,6 +26,28 @@ from benchsuite.contract import ConfigError
 PROJECT = "benchsuite"
 ENTRY_POINT_GROUP = "benchsuite"
 LOAD_PLUGINS_ENV = "BENCHSUITE_LOAD_PLUGINS"
+KINDS = ("models", "datasets", "metrics", "baselines", "augmentations")
+
+# What each built-in entry point registers.  Plugins of other distributions are
+# always loaded when kinds are asked for: what they register is known only once
+# they are imported.  tests/test_core_plugins.py checks this table against the
+# hooks each built-in module implements.
+BUILTIN_DISTRIBUTION = "benchsuite"
+_MODELS, _MODELS_BASELINES = frozenset({"models"}), frozenset({"models", "baselines"})
+_DATASETS, _DATASETS_BASELINES = frozenset({"datasets"}), frozenset({"datasets", "baselines"})
+BUILTIN_KINDS: dict[str, frozenset[str]] = {
+    "aasist": _MODELS_BASELINES, "rawgat-st": _MODELS_BASELINES, "rawnet2": _MODELS, "lfcc-lcnn": _MODELS_BASELINES,
+    "gmm": _MODELS, "ecapa-tdnn": _MODELS_BASELINES, "resnet": _MODELS_BASELINES, "xvector": _MODELS_BASELINES,
+    "sincnet": _MODELS, "cnn-bilstm": _MODELS, "se-lcnn": _MODELS, "partialspoof": _DATASETS,
+    "synth": _DATASETS, "asvspoof": _DATASETS_BASELINES, "in-the-wild": _DATASETS, "voxceleb": _DATASETS,
+    "kaldi": _DATASETS_BASELINES, "csv-manifest": _DATASETS,
+    "augment": frozenset({"augmentations"}),
+    "spoof-metrics": frozenset({"metrics"}), "verify-metrics": frozenset({"metrics"}),
+    "classify-metrics": frozenset({"metrics"}),
+}
+# The built-in models' published numbers, importable without torch: when baselines but no
+# models are asked for, this module's plugin for each model stands in for the model plugin.
+BASELINES_WITHOUT_MODELS = "benchsuite_models._published"
 
 
 @dataclass(frozen=True)
@@ -111,16 +137,18 @@ def _release(version: str) -> tuple[int, ...]:
 
 
 def make_plugin_manager(*, strict: bool = False, extra: Mapping[str, object] | None = None,
-                        only: Iterable[str] | None = None) -> LoadedPlugins:
+                        only: Iterable[str] | None = None, kinds: Iterable[str] | None = None) -> LoadedPlugins:
     """Import every selected entry point (``only`` those named, else as ``BENCHSUITE_LOAD_PLUGINS``
-    says, else all) and register it, then ``extra`` (name -> plugin object, registered in-process).  A plugin that fails to import, or whose hook
+    says, else all; of the built-in ones only those registering one of ``kinds``, when given) and
+    register it, then ``extra`` (name -> plugin object, registered in-process).  A plugin that fails to import, or whose hook
     implementations name no benchsuite hook (a misspelt hook would otherwise register
     nothing, silently), is recorded and the others still load; with ``strict`` any
     failure raises one :class:`ConfigError` that names them all."""
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(hookspecs)
     loaded = LoadedPlugins(manager, {}, [])
-    pair = torch_pair_problem()
+    wanted = _checked_kinds(kinds)
+    pair = torch_pair_problem() if wanted is None or "models" in wanted else None  # it breaks model plugins
     if pair is not None:  # named on its own, before the plugins it breaks
         loaded.failures.append(PluginFailure("torch/torchaudio", None, pair, ""))
     selected = set(only) if only is not None else _selected_names()
@@ -132,6 +160,15 @@ def make_plugin_manager(*, strict: bool = False, extra: Mapping[str, object] | N
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         version = dist.version if dist is not None else None
+        provides = BUILTIN_KINDS.get(ep.name) if dist_name == BUILTIN_DISTRIBUTION else None
+        if wanted is not None and provides is not None:
+            if not provides & wanted:
+                continue  # a built-in plugin that registers nothing of the kinds asked for
+            if "models" in provides and "models" not in wanted:  # its published numbers only, without torch
+                stand_in = importlib.import_module(BASELINES_WITHOUT_MODELS).baselines_plugin(ep.name)
+                if _register_checked(loaded, stand_in, ep.name, dist_name):
+                    loaded.infos[ep.name] = PluginInfo(ep.name, dist_name, version, ep.value)
+                continue
         try:
             module = ep.load()
         except Exception as exc:  # a broken plugin must not take the others down
@@ -151,6 +188,16 @@ def make_plugin_manager(*, strict: bool = False, extra: Mapping[str, object] | N
     if strict and loaded.failures:
         raise ConfigError(_strict_message(loaded.failures))
     return loaded
+
+
+def _checked_kinds(kinds: Iterable[str] | None) -> frozenset[str] | None:
+    if kinds is None:
+        return None
+    wanted = frozenset(kinds)
+    unknown = sorted(wanted - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown plugin kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    return wanted
 
 
 def _register_checked(loaded: LoadedPlugins, plugin: object, name: str, distribution: str | None) -> bool:

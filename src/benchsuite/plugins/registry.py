@@ -138,15 +138,17 @@ _KINDS = {
 
 
 def build_registry(strict: bool = False, extra: Mapping[str, object] | None = None,
-                   only: Iterable[str] | None = None, allow_conflicts: bool = False) -> Registry:
+                   only: Iterable[str] | None = None, kinds: Iterable[str] | None = None,
+                   allow_conflicts: bool = False) -> Registry:
     """Load the plugins of this environment (``only`` the named entry points, when given; and
     ``extra``: name -> plugin object) into a new plugin manager and collect their
     registrations.  Each hook implementation is called on its own, so every item records
     the plugin that registered it.  A plugin whose hook raises (or registers the wrong type)
     is a failure like one that does not import: none of its items are registered, it is
     listed in :attr:`Registry.failures`, and ``strict`` makes it an error.  A name two plugins
-    register is an error unless ``allow_conflicts`` (``benchsuite plugins`` reports it)."""
-    loaded = make_plugin_manager(strict=strict, extra=extra, only=only)
+    register is an error unless ``allow_conflicts`` (``benchsuite plugins`` reports it).  With
+    ``kinds``, built-in plugins that register none of them are left out (see ``plugins.manager``)."""
+    loaded = make_plugin_manager(strict=strict, extra=extra, only=only, kinds=kinds)
     registry = Registry(loaded=loaded)
     # each hook's registrations per plugin, in order, committed once every hook has run
     pending: list[tuple[str, PluginInfo, list[Any]]] = []
@@ -192,7 +194,8 @@ def build_registry(strict: bool = False, extra: Mapping[str, object] | None = No
     return registry
 
 
-def get_registry(strict: bool = False, allow_conflicts: bool = False) -> Registry:
+def get_registry(strict: bool = False, kinds: Iterable[str] | None = None, allow_conflicts: bool = False) -> Registry:
     """The registry of this environment's plugins, loaded afresh (importing a plugin
-    module twice costs nothing: Python keeps it)."""
-    return build_registry(strict=strict, allow_conflicts=allow_conflicts)
+    module twice costs nothing: Python keeps it); with ``kinds`` (e.g. ``("metrics",)``),
+    built-in plugins that register none of them are left out (see ``plugins.manager``)."""
+    return build_registry(strict=strict, kinds=kinds, allow_conflicts=allow_conflicts)

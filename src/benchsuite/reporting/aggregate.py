@@ -16,7 +16,6 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from scipy import stats as scipy_stats
 
 DDOF = 1
 CONFIDENCE = 0.95
@@ -57,7 +56,9 @@ def seed_stats(values: Sequence[float], confidence: float = CONFIDENCE) -> SeedS
     if n < 2:
         return SeedStats(n, mean, None, values[0], values[0], None, None, confidence=confidence)
     std = statistics.stdev(values)  # ddof = 1
-    half_width = float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+    from scipy.special import stdtrit  # the Student-t quantile (what scipy.stats.t.ppf calls), on use
+
+    half_width = float(stdtrit(n - 1, 0.5 + confidence / 2)) * std / math.sqrt(n)
     return SeedStats(n, mean, std, min(values), max(values), mean - half_width, mean + half_width,
                      confidence=confidence)
 

@@ -85,7 +85,7 @@ class Report:
 def registry_baselines(registry: Registry | None = None) -> list[Baseline]:
     from benchsuite.plugins.registry import get_registry
 
-    return [registered.spec for registered in (registry or get_registry()).baselines]
+    return [registered.spec for registered in (registry or get_registry(kinds=("baselines",))).baselines]
 
 
 def build_report(runs_dir: Path, baselines: Sequence[Baseline] | None = None, command: str | None = None,

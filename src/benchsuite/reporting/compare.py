@@ -29,7 +29,7 @@ import numpy as np
 from benchsuite.contract import ConfigError, ScoreFileError
 from benchsuite.plugins.registry import did_you_mean
 from benchsuite.reporting.aggregate import MetricColumn, Row, Table
-from benchsuite.reporting.scoredata import score_path
+from benchsuite.reporting.scoredata import ScoreFiles, score_path
 from benchsuite.reporting.stats import (
     ALPHA, WILCOXON_MIN_N, BootstrapResult, HypothesisTest, holm, paired_bootstrap, paired_t, welch_t,
     wilcoxon_signed_rank,
@@ -216,36 +216,39 @@ def adjust(comparisons: Sequence[Comparison]) -> None:
 # --------------------------------------------------------------------------- trial level
 
 
-def _read_trials(runs_dir: Path, table: Table, row: Row) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+def _read_trials(runs_dir: Path, table: Table, row: Row,
+                 files: ScoreFiles | None = None) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
     """cell id -> (trial keys, per-trial values, per-trial labels) of each seed's score file: scores
-    and bona fide / target flags (spoof, verify), or predicted and true class names (classify)."""
+    and bona fide / target flags (spoof, verify), or predicted and true class names (classify).
+    Through ``files`` (the report's), each file is read once however many comparisons use it."""
+    files = files if files is not None else ScoreFiles()
     out = {}
     for result in row.runs:
         path = score_path(result, runs_dir / "cells" / str(result.get("cell_id")), table.split)
         if path is None or not path.is_file():
             raise ScoreFileError(f"{result.get('cell_id')}: no score file for split {table.split!r}")
-        if table.task == "spoof":
-            scores = read_cm_scores(path)
-            if scores.is_bonafide is None:
-                raise ScoreFileError(f"{path}: carries no bona fide / spoof key")
-            keys, values, labels = list(scores.utt_ids), scores.scores, scores.is_bonafide.astype(int)
-        elif table.task == "verify":
-            scores = read_sv_scores(path)
-            if scores.is_target is None:
-                raise ScoreFileError(f"{path}: carries no target / nontarget labels")
-            keys = [f"{e} {t}" for e, t in zip(scores.enrol, scores.test)]
-            values, labels = scores.scores, scores.is_target.astype(int)
-        elif table.task == "classify":
-            predictions = read_classify_scores(path)
-            names = predictions.class_names
-            keys = [str(u) for u in predictions.utt_ids]
-            # class names, not indices: two rows may have indexed their classes differently
-            values = np.array([names[p] for p in predictions.predicted], dtype=object)
-            labels = np.array([names[t] for t in predictions.true], dtype=object)
-        else:
-            raise ScoreFileError(f"task {table.task!r} has no trial-level metric")
-        out[str(result.get("cell_id"))] = (keys, values, labels)
+        out[str(result.get("cell_id"))] = files.trials(path, table.task, lambda: _trials_of(path, table.task))
     return out
+
+
+def _trials_of(path: Path, task: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    if task == "spoof":
+        scores = read_cm_scores(path)
+        if scores.is_bonafide is None:
+            raise ScoreFileError(f"{path}: carries no bona fide / spoof key")
+        return list(scores.utt_ids), scores.scores, scores.is_bonafide.astype(int)
+    if task == "verify":
+        trials = read_sv_scores(path)
+        if trials.is_target is None:
+            raise ScoreFileError(f"{path}: carries no target / nontarget labels")
+        return [f"{e} {t}" for e, t in zip(trials.enrol, trials.test)], trials.scores, trials.is_target.astype(int)
+    if task == "classify":
+        predictions = read_classify_scores(path)
+        names = predictions.class_names
+        # class names, not indices: two rows may have indexed their classes differently
+        return ([str(u) for u in predictions.utt_ids], np.array([names[p] for p in predictions.predicted], dtype=object),
+                np.array([names[t] for t in predictions.true], dtype=object))
+    raise ScoreFileError(f"task {task!r} has no trial-level metric")
 
 
 def _metric_function(task: str, metric: str, labels: np.ndarray) -> Callable[[np.ndarray, np.ndarray], float]:
@@ -270,7 +273,8 @@ def _metric_function(task: str, metric: str, labels: np.ndarray) -> Callable[[np
 
 
 def trial_bootstrap(runs_dir: Path, comparison: Comparison, table_a: Table, row_a: Row, table_b: Table, row_b: Row,
-                    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> None:
+                    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                    files: ScoreFiles | None = None) -> None:
     """Fill ``comparison.bootstrap`` (or ``bootstrap_note`` saying why there is none)."""
     metric = comparison.column.key
     if table_a.task != table_b.task:
@@ -281,7 +285,7 @@ def trial_bootstrap(runs_dir: Path, comparison: Comparison, table_a: Table, row_
                                      f"(the trial bootstrap covers {', '.join(TRIAL_METRICS)})")
         return
     try:
-        files_a, files_b = _read_trials(runs_dir, table_a, row_a), _read_trials(runs_dir, table_b, row_b)
+        files_a, files_b = _read_trials(runs_dir, table_a, row_a, files), _read_trials(runs_dir, table_b, row_b, files)
     except ScoreFileError as err:
         comparison.bootstrap_note = f"no trial bootstrap: {err}"
         return
@@ -342,7 +346,8 @@ class TableComparisons:
 
 
 def page_comparisons(tables: Sequence[Table], names: Mapping[str, tuple[Table, Row]], runs_dir: Path,
-                     resamples: int = PAGE_BOOTSTRAP_RESAMPLES) -> list[TableComparisons]:
+                     resamples: int = PAGE_BOOTSTRAP_RESAMPLES, files: ScoreFiles | None = None
+                     ) -> list[TableComparisons]:
     """Per table, the best row of each profile against every other row of that profile (first
     metric), Holm-adjusted across the table, with the trial bootstrap."""
     name_of = {(id(t), id(r)): n for n, (t, r) in names.items()}
@@ -361,7 +366,7 @@ def page_comparisons(tables: Sequence[Table], names: Mapping[str, tuple[Table, R
                     continue
                 comparison = compare_rows(name_of[(id(table), id(best))], table, best,
                                           name_of[(id(table), id(other))], table, other, key)
-                trial_bootstrap(runs_dir, comparison, table, best, table, other, resamples=resamples)
+                trial_bootstrap(runs_dir, comparison, table, best, table, other, resamples=resamples, files=files)
                 comparisons.append(comparison)
         if comparisons:
             adjust(comparisons)

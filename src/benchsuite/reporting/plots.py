@@ -11,7 +11,6 @@ from typing import Sequence
 
 import numpy as np
 from markupsafe import Markup, escape
-from scipy.special import ndtri
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies
 SEED_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -61,6 +60,8 @@ def det_svg(curves: Sequence[tuple[str, DetCurve]], *, positive: str, negative: 
     left, right, top, bottom = 54, 12, 24, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     low, high = _axis_range([c for _, c in curves])
+    from scipy.special import ndtri  # on use: importing the report must not import scipy
+
     p_low, p_high = float(ndtri(low)), float(ndtri(high))
 
     def x_of(rate: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from benchsuite.reporting.aggregate import DDOF, MetricColumn, Row, Table
 from benchsuite.reporting.collect import Report, build_report
 from benchsuite.reporting.plots import det_curve, det_svg, heat_style, histogram_svg, intensities
 from benchsuite.storage.store import ResultsStore
-from benchsuite.reporting.scoredata import POPULATIONS, read_binary_scores, read_predictions, score_path
+from benchsuite.reporting.scoredata import POPULATIONS, ScoreFiles, score_path
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 EER_TOLERANCE = 1e-9
@@ -158,7 +158,7 @@ def _heatmaps(table: Table, row: Row) -> list[Heatmap]:
     return maps
 
 
-def _plots(detail: RowDetail, runs_dir: Path) -> None:
+def _plots(detail: RowDetail, runs_dir: Path, files: ScoreFiles) -> None:
     table, row = detail.table, detail.row
     task = table.task
     curves = []
@@ -175,7 +175,7 @@ def _plots(detail: RowDetail, runs_dir: Path) -> None:
             continue
         try:
             if task in POPULATIONS:
-                scores = read_binary_scores(path, task)
+                scores = files.binary(path, task)
                 positive, negative = POPULATIONS[task]
                 curve = det_curve(scores.positive, scores.negative)
                 curves.append((label, curve))
@@ -190,7 +190,7 @@ def _plots(detail: RowDetail, runs_dir: Path) -> None:
                     scores.positive, scores.negative, positive_label=positive, negative_label=negative,
                     title=f"{label} — score distributions"))
             elif task == "classify":
-                predictions = read_predictions(path)
+                predictions = files.predictions(path)
                 names = predictions.class_names
                 for true, predicted in zip(predictions.true, predictions.predicted):
                     pair = (names[true], names[predicted])
@@ -215,13 +215,15 @@ def _plots(detail: RowDetail, runs_dir: Path) -> None:
         detail.confusion = Confusion(ordered, counts, used)
 
 
-def row_details(report: Report) -> list[RowDetail]:
-    """Per-system sections: per-seed values, breakdown heat maps and plots from the score files."""
+def row_details(report: Report, files: ScoreFiles | None = None) -> list[RowDetail]:
+    """Per-system sections: per-seed values, breakdown heat maps and plots from the score files
+    (each read once, through ``files``)."""
+    files = files if files is not None else ScoreFiles()
     details = []
     for table in report.tables:
         for row in table.rows:
             detail = RowDetail(table, row, _seed_rows(table, row), _heatmaps(table, row))
-            _plots(detail, report.runs_dir)
+            _plots(detail, report.runs_dir, files)
             details.append(detail)
     return details
 
@@ -251,9 +253,10 @@ def render_html(report: Report) -> str:
     records = sweep_records(ResultsStore(report.runs_dir).invocations())
     names = row_names(report.tables, sweep_cells(records))
     template = _environment().get_template("leaderboard.html.j2")
-    return template.render(report=report, details=row_details(report), prov=report.provenance,
+    files = ScoreFiles()  # every score file is read once, whichever plots, tables and comparisons use it
+    return template.render(report=report, details=row_details(report, files), prov=report.provenance,
                            sweeps=sweep_views(report.done, records), names=names, tests_note=describe_tests(),
-                           comparisons=page_comparisons(report.tables, names, report.runs_dir))
+                           comparisons=page_comparisons(report.tables, names, report.runs_dir, files=files))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1,5 +1,6 @@
 """The score files a report plots, found from result.json and read with the
-project's readers (:mod:`benchsuite.scoring.files`)."""
+project's readers (:mod:`benchsuite.scoring.files`), each once per report
+(:class:`ScoreFiles`) however many plots and tables use it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,3 +61,41 @@ def read_binary_scores(path: Path, task: str) -> BinaryScores:
 def read_predictions(path: Path) -> ClassifyScores:
     """Classify ``UTT TRUE PRED`` (class names)."""
     return read_classify_scores(path)
+
+
+class ScoreFiles:
+    """The score files of one report, each read once: plots and tables that show
+    the same cell's scores ask here, and a file that cannot be read gives the
+    same error each time it is asked for."""
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[Path, str], Any] = {}
+        self.reads = 0  # files actually read (for tests)
+
+    def binary(self, path: Path, task: str) -> BinaryScores:
+        found = self._get(path, task, lambda: read_binary_scores(path, task))
+        assert isinstance(found, BinaryScores)
+        return found
+
+    def predictions(self, path: Path) -> ClassifyScores:
+        found = self._get(path, "classify", lambda: read_predictions(path))
+        assert isinstance(found, ClassifyScores)
+        return found
+
+    def trials(self, path: Path, task: str, read: Any) -> Any:
+        """A score file as another reader parses it (e.g. with its trial ids, for the paired bootstrap),
+        read once like the others."""
+        return self._get(path, f"trials-{task}", read)
+
+    def _get(self, path: Path, task: str, read: Any) -> Any:
+        key = (Path(path).resolve(), task)
+        if key not in self._read:
+            self.reads += 1
+            try:
+                self._read[key] = read()
+            except ScoreFileError as err:
+                self._read[key] = err
+        found = self._read[key]
+        if isinstance(found, ScoreFileError):
+            raise found
+        return found

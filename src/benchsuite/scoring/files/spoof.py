@@ -8,8 +8,11 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from benchsuite.contract import AsvScores, BONAFIDE, SPOOF, ScoreFileError, SplitData, SpoofScores
-from ._lines import BONAFIDE_ATTACK, MAX_LISTED, _Table, _UniqueIds, _column_error, _empty_file, _listing, _parse_score
-from .validation import ASV_KEYS, validate_spoof_scores
+from ._lines import (
+    BONAFIDE_ATTACK, MAX_LISTED, FastTable, _Table, _UniqueIds, _column_error, _empty_file, _listing, _parse_score,
+
+)
+from .validation import ASV_KEYS, duplicate_values, positions, validate_spoof_scores
 
 
 # --------------------------------------------------------------------------- ASV scores (t-DCF)
@@ -20,10 +23,29 @@ def read_asv_scores(path: str | Path) -> AsvScores:
     """The organisers' ASV scores (``SOURCE KEY SCORE``, KEY target|nontarget|spoof),
     e.g. ``ASVspoof2019.LA.asv.eval.gi.trl.scores.txt``.  They fix the ASV
     operating point of the t-DCF, so every class must be present."""
-    path = Path(path)
+    table = _Table(path, "ASV score file")
+    fast = table.fast(3, {0: "category", 1: "category", 2: np.float64}) if len(table.first_fields()) == 3 else None
+    asv = _asv_scores_in_bulk(fast, table.path) if fast is not None else None
+    return asv if asv is not None else _read_asv_scores_by_line(table)
+
+
+def _asv_scores_in_bulk(fast: FastTable, path: Path) -> AsvScores | None:
+    """The fast pass: None when any line needs the line-by-line reader's message."""
+    keys, codes = fast.codes(1)
+    scores = fast.floats(2)
+    if sorted(keys) != sorted(ASV_KEYS) or not np.isfinite(scores).all():
+        return None
+    key_of_row = np.asarray(keys)[codes]
+    spoof = key_of_row == "spoof"
+    return AsvScores(target=scores[key_of_row == "target"], nontarget=scores[key_of_row == "nontarget"],
+                     spoof=scores[spoof], source=str(path), spoof_attacks=fast.strings(0)[spoof])
+
+
+def _read_asv_scores_by_line(table: _Table) -> AsvScores:
+    path = table.path
     by_key: dict[str, list[float]] = {key: [] for key in ASV_KEYS}
     spoof_sources: list[str] = []
-    for line, fields in _Table(path, "ASV score file").rows(3, "3 (SOURCE KEY SCORE)"):
+    for line, fields in table.rows(3, "3 (SOURCE KEY SCORE)"):
         key = fields[1]
         if key not in by_key:
             raise ScoreFileError(f"{path}:{line}: key {key!r} is not one of {', '.join(ASV_KEYS)}")
@@ -55,10 +77,10 @@ class CmScoreFile:
 
     path: Path
     layout: str  # "2-column" | "4-column" | "asvspoof5"
-    utt_ids: list[str]
+    utt_ids: Sequence[str]  # a list (line by line) or an array (fast pass)
     scores: np.ndarray
-    lines: list[int]
-    attacks: list[str] | None = None
+    lines: Sequence[int]
+    attacks: Sequence[str] | None = None
     is_bonafide: np.ndarray | None = None
 
 
@@ -71,6 +93,34 @@ def read_cm_scores(path: str | Path) -> CmScoreFile:
     width = len(table.first_fields())
     if width not in (2, 4):
         raise _column_error(path, table.first_line, "2 (UTT SCORE) or 4 (UTT SRC KEY SCORE)", width, table.first_text)
+    fast = table.fast(width, {0: str, 1: np.float64} if width == 2 else {0: str, 1: "category", 2: "category",
+                                                                         3: np.float64})
+    in_bulk = _cm_scores_in_bulk(fast, path, width) if fast is not None else None
+    return in_bulk if in_bulk is not None else _read_cm_scores_by_line(table, width)
+
+
+def _distinct_ids(fast: FastTable, column: int) -> np.ndarray | None:
+    """The id column as a unicode array, or None when an id repeats (the line-by-line reader names them)."""
+    ids = fast.strings(column)
+    return None if duplicate_values(ids)[1] else ids
+
+
+def _cm_scores_in_bulk(fast: FastTable, path: Path, width: int) -> CmScoreFile | None:
+    scores = fast.floats(width - 1)
+    utt_ids = _distinct_ids(fast, 0) if np.isfinite(scores).all() else None
+    if utt_ids is None:
+        return None
+    if width == 2:
+        return CmScoreFile(path, "2-column", utt_ids, scores, fast.lines)
+    if not set(fast.levels(2)) <= {BONAFIDE, SPOOF}:
+        return None
+    is_bonafide = fast.equals(2, BONAFIDE)
+    attacks = np.where(is_bonafide, BONAFIDE_ATTACK, fast.strings(1))
+    return CmScoreFile(path, "4-column", utt_ids, scores, fast.lines, attacks, is_bonafide)
+
+
+def _read_cm_scores_by_line(table: _Table, width: int) -> CmScoreFile:
+    path = table.path
     expected = "2 (UTT SCORE)" if width == 2 else "4 (UTT SRC KEY SCORE)"
     utt_ids: list[str] = []
     scores: list[float] = []
@@ -119,7 +169,26 @@ def _tsv_rows(table: _Table, required: Sequence[str], what: str) -> Iterator[tup
         raise _empty_file(table.path, f"{what} (header only)")
 
 
+def _tsv_in_bulk(table: _Table, required: Sequence[str], score: str | None = None) -> tuple[FastTable, dict] | None:
+    """The fast pass over a tab-separated file with a header: its rows and the header's positions."""
+    names, positions_of = _tsv_columns(table, required)
+    dtypes = {index: str for index in range(len(names))}
+    if score is not None:
+        dtypes[positions_of[score]] = np.float64
+    fast = table.fast(len(names), dtypes, header=names)
+    if fast is None or len(fast) == 0:
+        return None
+    return fast, positions_of
+
+
 def _read_asvspoof5_scores(table: _Table) -> CmScoreFile:
+    bulk = _tsv_in_bulk(table, ("filename", "cm-score"), score="cm-score")
+    if bulk is not None:
+        fast, at = bulk
+        scores = fast.floats(at["cm-score"])
+        utt_ids = _distinct_ids(fast, at["filename"]) if np.isfinite(scores).all() else None
+        if utt_ids is not None:
+            return CmScoreFile(table.path, "asvspoof5", utt_ids, scores, fast.lines)
     utt_ids: list[str] = []
     scores: list[float] = []
     numbers: list[int] = []
@@ -142,22 +211,26 @@ class SpoofKey:
 
     path: str
     layout: str
-    utt_ids: list[str]
+    utt_ids: Sequence[str]  # a list (line by line) or an array (fast pass)
     is_bonafide: np.ndarray
-    attacks: list[str]  # "-" for bona fide
-    conditions: dict[str, list[str]] = field(default_factory=dict)
-    lines: list[int] | None = None
+    attacks: Sequence[str]  # "-" for bona fide
+    conditions: dict[str, Sequence[str]] = field(default_factory=dict)
+    lines: Sequence[int] | None = None
 
 
 # column name -> index, for each whitespace-separated key layout
-_KEY_LAYOUTS: dict[int, tuple[str, int, int, int, dict[str, int]]] = {
-    # width: (layout, utt column, attack column, key column, condition columns)
+_KEY_LAYOUTS: dict[int, tuple[str, int, int | None, int, dict[str, int]]] = {
+    # width: (layout, utt column, attack column (None: the key names none), key column, condition columns)
     5: ("asvspoof2019", 1, 3, 4, {}),
     8: ("asvspoof2021-la", 1, 4, 5, {"codec": 2, "transmission": 3, "trim": 6, "subset": 7}),
+    # asvspoof-challenge/2021:eval-package/config.py ConfigPA.p_names:
+    # spk trial asv_room asv_mic dis_to_asv att_room att_mic att_d att_to_spk label trim subset
+    12: ("asvspoof2021-pa", 1, None, 9, {"asv_room": 2, "asv_mic": 3, "dis_to_asv": 4, "att_room": 5, "att_mic": 6,
+                                         "att_d": 7, "att_to_spk": 8, "trim": 10, "subset": 11}),
     13: ("asvspoof2021-df", 1, 4, 5, {"codec": 2, "source": 3, "trim": 6, "subset": 7, "vocoder": 8}),
 }
-_KEY_EXPECTED = ("5 (ASVspoof 2019 protocol: SPEAKER UTT - SYSTEM KEY), 8 (ASVspoof 2021 LA trial_metadata) "
-                 "or 13 (ASVspoof 2021 DF trial_metadata)")
+_KEY_EXPECTED = ("5 (ASVspoof 2019 protocol: SPEAKER UTT - SYSTEM KEY), 8 (ASVspoof 2021 LA trial_metadata), "
+                 "12 (ASVspoof 2021 PA trial_metadata) or 13 (ASVspoof 2021 DF trial_metadata)")
 
 
 def read_spoof_key(path: str | Path) -> SpoofKey:
@@ -169,6 +242,27 @@ def read_spoof_key(path: str | Path) -> SpoofKey:
     width = len(table.first_fields())
     if width not in _KEY_LAYOUTS:
         raise _column_error(path, table.first_line, _KEY_EXPECTED, width, table.first_text)
+    fast = table.fast(width, {column: (str if column == _KEY_LAYOUTS[width][1] else "category")
+                              for column in range(width)})
+    key = _spoof_key_in_bulk(fast, path, width) if fast is not None else None
+    return key if key is not None else _read_spoof_key_by_line(table, width)
+
+
+def _spoof_key_in_bulk(fast: FastTable, path: Path, width: int) -> SpoofKey | None:
+    layout, utt_at, attack_at, key_at, condition_at = _KEY_LAYOUTS[width]
+    utt_ids = _distinct_ids(fast, utt_at) if set(fast.levels(key_at)) <= {BONAFIDE, SPOOF} else None
+    if utt_ids is None:
+        return None
+    is_bonafide = fast.equals(key_at, BONAFIDE)
+    attacks = np.where(is_bonafide, BONAFIDE_ATTACK, fast.strings(attack_at) if attack_at is not None else SPOOF)
+    conditions = {name: fast.strings(column) for name, column in condition_at.items()}
+    if width == 5 and any(value != "-" for value in fast.levels(2)):
+        conditions["environment"] = fast.strings(2)  # the acoustic environment of 2019 PA
+    return SpoofKey(str(path), layout, utt_ids, is_bonafide, attacks, conditions, fast.lines)
+
+
+def _read_spoof_key_by_line(table: _Table, width: int) -> SpoofKey:
+    path = table.path
     layout, utt_at, attack_at, key_at, condition_at = _KEY_LAYOUTS[width]
     utt_ids: list[str] = []
     is_bonafide: list[bool] = []
@@ -185,7 +279,7 @@ def read_spoof_key(path: str | Path) -> SpoofKey:
         unique.add(utt_id, line, utt_id)
         utt_ids.append(utt_id)
         is_bonafide.append(key == BONAFIDE)
-        attacks.append(BONAFIDE_ATTACK if key == BONAFIDE else fields[attack_at])
+        attacks.append(BONAFIDE_ATTACK if key == BONAFIDE else fields[attack_at] if attack_at is not None else SPOOF)
         numbers.append(line)
         for name, column in condition_at.items():
             conditions[name].append(fields[column])
@@ -198,6 +292,15 @@ def read_spoof_key(path: str | Path) -> SpoofKey:
 
 
 def _read_asvspoof5_key(table: _Table) -> SpoofKey:
+    bulk = _tsv_in_bulk(table, ("filename", "cm-label"))
+    if bulk is not None:
+        fast, at = bulk
+        labels = fast.strings(at["cm-label"])
+        is_bonafide = labels == BONAFIDE
+        utt_ids = _distinct_ids(fast, at["filename"]) if bool((is_bonafide | (labels == SPOOF)).all()) else None
+        if utt_ids is not None:
+            attacks = np.where(is_bonafide, BONAFIDE_ATTACK, SPOOF)  # the T1 key names no attack
+            return SpoofKey(str(table.path), "asvspoof5", utt_ids, is_bonafide, attacks, {}, fast.lines)
     utt_ids: list[str] = []
     is_bonafide: list[bool] = []
     numbers: list[int] = []
@@ -246,27 +349,29 @@ def join_spoof_scores(score_file: CmScoreFile, key: SpoofKey | None = None,
                 "(--protocol FILE) or the dataset (--dataset NAME --data-root DIR)"
             )
         spoof_scores = SpoofScores(
-            utt_ids=np.asarray(score_file.utt_ids), scores=score_file.scores,
+            utt_ids=np.asarray(score_file.utt_ids, dtype=str), scores=score_file.scores,
             is_bonafide=score_file.is_bonafide, attacks=np.asarray(score_file.attacks),
             asv=asv, source=str(path),
         )
         validate_spoof_scores(spoof_scores)
         return spoof_scores
-    row_of = {utt_id: row for row, utt_id in enumerate(score_file.utt_ids)}
-    missing = [utt_id for utt_id in key.utt_ids if utt_id not in row_of]
-    if missing:
+    rows = positions(score_file.utt_ids, key.utt_ids)  # score ids are unique: the reader checked
+    absent = np.flatnonzero(rows < 0)
+    if absent.size:
+        missing = [str(key.utt_ids[i]) for i in absent[:MAX_LISTED]]
         raise ScoreFileError(
-            f"{path}: {len(missing)} of {len(key.utt_ids)} utterances of the protocol {key.path} have no score: "
-            f"{_listing(missing, len(missing))}"
+            f"{path}: {absent.size} of {len(key.utt_ids)} utterances of the protocol {key.path} have no score: "
+            f"{_listing(missing, int(absent.size))}"
         )
-    key_ids = set(key.utt_ids)
-    extra = [f"{utt_id} (line {line})" for utt_id, line in zip(score_file.utt_ids, score_file.lines)
-             if utt_id not in key_ids]
-    if extra:
+    matched = np.zeros(len(score_file.utt_ids), dtype=bool)
+    matched[rows] = True
+    unmatched = np.flatnonzero(~matched)
+    if unmatched.size:
+        extra = [f"{score_file.utt_ids[i]} (line {score_file.lines[i]})" for i in unmatched[:MAX_LISTED]]
         raise ScoreFileError(
-            f"{path}: {len(extra)} scored utterance(s) are not in the protocol {key.path}: {_listing(extra, len(extra))}"
+            f"{path}: {unmatched.size} scored utterance(s) are not in the protocol {key.path}: "
+            f"{_listing(extra, int(unmatched.size))}"
         )
-    rows = np.fromiter((row_of[utt_id] for utt_id in key.utt_ids), dtype=np.int64, count=len(key.utt_ids))
     if score_file.is_bonafide is not None:
         disagree = np.flatnonzero(score_file.is_bonafide[rows] != key.is_bonafide)
         if disagree.size:
@@ -278,7 +383,7 @@ def join_spoof_scores(score_file: CmScoreFile, key: SpoofKey | None = None,
                 f"{_listing(shown, int(disagree.size))}"
             )
     spoof_scores = SpoofScores(
-        utt_ids=np.asarray(key.utt_ids),
+        utt_ids=np.asarray(key.utt_ids, dtype=str),
         scores=score_file.scores[rows],
         is_bonafide=np.asarray(key.is_bonafide, dtype=bool),
         attacks=np.asarray(key.attacks),

@@ -1,6 +1,8 @@
 """Checks of in-memory score sets before any metric sees a number."""
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 
 from benchsuite.contract import AsvScores, BONAFIDE, ClassifyScores, SPOOF, ScoreFileError, SpoofScores, VerifyScores
@@ -59,6 +61,25 @@ def duplicate_values(values: np.ndarray) -> tuple[list[str], int]:
     unique, counts = np.unique(candidates, return_counts=True)
     repeated = unique[counts > 1]
     return [str(v) for v in repeated[:MAX_LISTED]], int((counts[counts > 1] - 1).sum())
+
+
+def positions(haystack: Sequence[Any], needles: Sequence[Any]) -> np.ndarray:
+    """Row of each needle in ``haystack`` (distinct values), -1 where absent.
+
+    Unicode arrays are joined on their :func:`string_keys` (sort and binary
+    search, every match confirmed on the strings); anything else, or any needle
+    not found that way (absent, or a hash collision), through a dict."""
+    hay, need = np.asarray(haystack), np.asarray(needles)
+    if hay.dtype.kind == "U" and need.dtype.kind == "U" and hay.size and need.size:
+        hay_keys, need_keys = string_keys(hay)[0], string_keys(need)[0]
+        order = np.argsort(hay_keys)
+        ranked = hay_keys[order]
+        at = np.minimum(np.searchsorted(ranked, need_keys), hay.size - 1)
+        rows = order[at]
+        if bool(((ranked[at] == need_keys) & (hay[rows] == need)).all()):
+            return rows
+    row_of = {value: row for row, value in enumerate(hay.tolist())}
+    return np.fromiter((row_of.get(value, -1) for value in need.tolist()), dtype=np.int64, count=need.size)
 
 
 def _where(source: str, fallback: str) -> str:

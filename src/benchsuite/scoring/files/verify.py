@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from benchsuite.contract import ScoreFileError, VerifyScores
-from ._lines import _Table, _UniqueIds, _column_error, _listing, _parse_score
-from .validation import validate_verify_scores
+from ._lines import MAX_LISTED, FastTable, _Table, _UniqueIds, _column_error, _listing, _parse_score
+from .validation import duplicate_values, positions, validate_verify_scores
 
 
 # --------------------------------------------------------------------------- SV trials and scores
@@ -20,10 +21,10 @@ _TARGET_LABELS = {"target": True, "nontarget": False, "1": True, "0": False}
 class SvTrials:
     path: Path
     layout: str  # "label-first" | "label-last"
-    enrol: list[str]
-    test: list[str]
+    enrol: Sequence[str]  # a list (line by line) or an array (fast pass)
+    test: Sequence[str]
     is_target: np.ndarray
-    lines: list[int]
+    lines: Sequence[int]
 
 
 def read_sv_trials(path: str | Path) -> SvTrials:
@@ -42,6 +43,12 @@ def read_sv_trials(path: str | Path) -> SvTrials:
     else:
         raise ScoreFileError(f"{path}:{table.first_line}: no trial label (target/nontarget or 1/0) in the first or "
                              f"last column: {table.first_text!r}")
+    fast = table.fast(3, {label_at: "category", enrol_at: str, test_at: str})
+    if fast is not None and set(fast.levels(label_at)) <= set(_TARGET_LABELS) \
+            and not _repeats_a_pair(fast.strings(enrol_at), fast.strings(test_at)):
+        labels, codes = fast.codes(label_at)
+        is_target = np.asarray([_TARGET_LABELS[label] for label in labels], dtype=bool)[codes]
+        return SvTrials(path, layout, fast.strings(enrol_at), fast.strings(test_at), is_target, fast.lines)
     enrol: list[str] = []
     test: list[str] = []
     is_target: list[bool] = []
@@ -63,10 +70,10 @@ def read_sv_trials(path: str | Path) -> SvTrials:
 @dataclass
 class SvScoreFile:
     path: Path
-    enrol: list[str]
-    test: list[str]
+    enrol: Sequence[str]  # a list (line by line) or an array (fast pass)
+    test: Sequence[str]
     scores: np.ndarray
-    lines: list[int]
+    lines: Sequence[int]
     is_target: np.ndarray | None = None  # 4-column form (ENROL TEST SCORE LABEL)
 
 
@@ -78,6 +85,27 @@ def read_sv_scores(path: str | Path) -> SvScoreFile:
     if width not in (3, 4):
         raise _column_error(path, table.first_line, "3 (ENROL TEST SCORE) or 4 (ENROL TEST SCORE LABEL)", width,
                             table.first_text)
+    fast = table.fast(width, {0: str, 1: str, 2: np.float64, 3: "category"} if width == 4 else
+                      {0: str, 1: str, 2: np.float64})
+    in_bulk = _sv_scores_in_bulk(fast, path, width) if fast is not None else None
+    return in_bulk if in_bulk is not None else _read_sv_scores_by_line(table, width)
+
+
+def _sv_scores_in_bulk(fast: FastTable, path: Path, width: int) -> SvScoreFile | None:
+    scores = fast.floats(2)
+    if not np.isfinite(scores).all() or _repeats_a_pair(fast.strings(0), fast.strings(1)):
+        return None
+    is_target = None
+    if width == 4:
+        labels, codes = fast.codes(3)
+        if not set(labels) <= set(_TARGET_LABELS):
+            return None
+        is_target = np.asarray([_TARGET_LABELS[label] for label in labels], dtype=bool)[codes]
+    return SvScoreFile(path, fast.strings(0), fast.strings(1), scores, fast.lines, is_target)
+
+
+def _read_sv_scores_by_line(table: _Table, width: int) -> SvScoreFile:
+    path = table.path
     enrol: list[str] = []
     test: list[str] = []
     scores: list[float] = []
@@ -105,30 +133,43 @@ def join_verify_scores(score_file: SvScoreFile, trials: SvTrials | None = None) 
     if trials is None:
         if score_file.is_target is None:
             raise ScoreFileError(f"{path}: a 3-column SV score file has no labels; give the trial list (--trials FILE)")
-        verify = VerifyScores(np.asarray(score_file.enrol), np.asarray(score_file.test), score_file.scores,
+        verify = VerifyScores(np.asarray(score_file.enrol, dtype=str), np.asarray(score_file.test, dtype=str),
+                              score_file.scores,
                               score_file.is_target, source=str(path))
         validate_verify_scores(verify)
         return verify
-    row_of = {pair: row for row, pair in enumerate(zip(score_file.enrol, score_file.test))}
-    pairs = list(zip(trials.enrol, trials.test))
-    missing = [f"{e} {t} (trial line {line})" for (e, t), line in zip(pairs, trials.lines) if (e, t) not in row_of]
-    if missing:
+    scored_pairs = _pair_keys(score_file.enrol, score_file.test)
+    rows = positions(scored_pairs, _pair_keys(trials.enrol, trials.test))  # scored pairs are unique: checked
+    absent = np.flatnonzero(rows < 0)
+    if absent.size:
+        missing = [f"{trials.enrol[i]} {trials.test[i]} (trial line {trials.lines[i]})" for i in absent[:MAX_LISTED]]
         raise ScoreFileError(
-            f"{path}: {len(missing)} of {len(pairs)} trials of {trials.path} have no score: "
-            f"{_listing(missing, len(missing))}"
+            f"{path}: {absent.size} of {len(rows)} trials of {trials.path} have no score: "
+            f"{_listing(missing, int(absent.size))}"
         )
-    wanted = set(pairs)
-    extra = [f"{e} {t} (line {line})" for e, t, line in zip(score_file.enrol, score_file.test, score_file.lines)
-             if (e, t) not in wanted]
-    if extra:
+    matched = np.zeros(len(scored_pairs), dtype=bool)
+    matched[rows] = True
+    unmatched = np.flatnonzero(~matched)
+    if unmatched.size:
+        extra = [f"{score_file.enrol[i]} {score_file.test[i]} (line {score_file.lines[i]})"
+                 for i in unmatched[:MAX_LISTED]]
         raise ScoreFileError(
-            f"{path}: {len(extra)} scored trial(s) are not in the trial list {trials.path}: {_listing(extra, len(extra))}"
+            f"{path}: {unmatched.size} scored trial(s) are not in the trial list {trials.path}: "
+            f"{_listing(extra, int(unmatched.size))}"
         )
-    rows = np.fromiter((row_of[pair] for pair in pairs), dtype=np.int64, count=len(pairs))
-    verify = VerifyScores(np.asarray(trials.enrol), np.asarray(trials.test), score_file.scores[rows],
+    verify = VerifyScores(np.asarray(trials.enrol, dtype=str), np.asarray(trials.test, dtype=str), score_file.scores[rows],
                           trials.is_target, source=str(path))
     validate_verify_scores(verify)
     return verify
+
+
+def _repeats_a_pair(enrol: np.ndarray, test: np.ndarray) -> bool:
+    return duplicate_values(np.char.add(np.char.add(enrol, "\t"), test))[1] > 0
+
+
+def _pair_keys(enrol: Sequence[str], test: Sequence[str]) -> list[str]:
+    """One string per (enrol, test) pair; a tab never occurs inside a whitespace-separated id."""
+    return [f"{e}\t{t}" for e, t in zip(enrol, test)]
 
 
 def verify_scores_from_files(scores: str | Path, trials: str | Path | None = None) -> VerifyScores:
