@@ -2,6 +2,7 @@
 released model onto our module names, so ``benchsuite predict --checkpoint`` and a
 frozen embedding network can load it.  A state dict of ours passes through each one
 unchanged (see :func:`._blocks.rename_state_dict`), so a converter accepts both.
+:func:`load_weights_file` loads a checkpoint file through one of them.
 
 The key names come from the released code: clovaai/aasist ``models/AASIST.py``;
 eurecom-asp/RawGAT-ST-antispoofing ``model.py``; asvspoof-challenge/2021
@@ -11,7 +12,13 @@ wenet-e2e/wespeaker ``wespeaker/models/{ecapa_tdnn,resnet,tdnn}.py``.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from benchsuite.api import ConfigError
 
 from ._blocks import RESIDUAL_BLOCK_NAMES, rename_state_dict, residual_block_rule
 
@@ -192,3 +199,35 @@ _XVECTOR_RULES = (
 def convert_xvector(state: Mapping[str, Any]) -> dict[str, Any]:
     """WeSpeaker XVEC weights (its ``projection.*`` head dropped) onto ours."""
     return rename_state_dict(without_head(state), _XVECTOR_RULES, foreign_marker=r"^frame_\d\.|^seg_")
+
+
+# --------------------------------------------------------------------------- loading a file
+
+
+def load_weights_file(module: nn.Module, path: str, model: str,
+                      convert: Callable[[Mapping[str, Any]], Mapping[str, Any]], *, where: str) -> None:
+    """Load ``path`` into ``module`` (a ``model`` network): a benchsuite cell's ``best.pt`` / ``last.pt``
+    of ``model``, or a released state dict that ``convert`` maps onto our names.  Every tensor of
+    ``module`` must come from the file and every tensor of the file must have a place; ``where``
+    (the option that named the file) starts each error."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"{where}: no such file")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a pickle of more than tensors and containers, or no torch file at all
+        raise ConfigError(f"{where}: not a torch state dict or benchsuite checkpoint ({type(exc).__name__}: "
+                          f"{exc})") from None
+    if isinstance(state, Mapping) and "model_state" in state:  # a benchsuite cell's checkpoint
+        if state.get("model") != model:
+            raise ConfigError(f"{where}: a checkpoint of {state.get('model')!r}; expected one of {model!r}")
+        state = state["model_state"]
+    if not isinstance(state, Mapping):
+        raise ConfigError(f"{where}: holds a {type(state).__name__}, not a state dict")
+    try:
+        missing, unexpected = module.load_state_dict(convert(state), strict=False)
+    except RuntimeError as exc:  # a tensor of another shape: a network of another configuration
+        raise ConfigError(f"{where}: does not fit this {model} configuration: {exc}") from None
+    if missing or unexpected:
+        raise ConfigError(f"{where}: does not fit {model}: missing {sorted(missing)[:4]}, "
+                          f"unexpected {sorted(unexpected)[:4]}")
