@@ -5,12 +5,13 @@ embedding -> linear; frozen or joint; weights from a checkpoint file or another 
 cell each on synth-emo)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
 
-from benchsuite.api import ConfigError, Task, TaskInfo
+from benchsuite.api import ConfigError, Recipe, Task, TaskInfo
 from benchsuite.plugins.registry import get_registry
 from benchsuite.testing import one_cell, registry_with, write_tiny_spoof_corpus
 from benchsuite.training.optim import lr_factor
@@ -125,6 +126,16 @@ def test_lstm_back_ends_read_the_frame_level_output_and_leave_the_pooling_out(sp
         assert spoof(waves).shape == (3, 2)
     with pytest.raises(ConfigError, match="task verify is not supported"):
         specs["xvector-lstm"].build(None, TaskInfo(Task.VERIFY))
+
+
+def test_classifier_options_are_no_recipe_fields(specs) -> None:
+    recipe_fields = {f.name for f in dataclasses.fields(Recipe)}
+    for name in ("ecapa-lstm", "xvector-lstm", "xvector-linear", "resnet18"):
+        config_fields = {f.name for f in dataclasses.fields(specs[name].config_class)}
+        assert not config_fields & recipe_fields, (name, config_fields & recipe_fields)
+        assert name == "resnet18" or {"freeze_embedding", "embedding_checkpoint"} <= config_fields, name
+    assert set(specs["xvector-lstm"].init_from_models) == {"xvector"}
+    assert set(specs["ecapa-lstm"].init_from_models) == {"ecapa-tdnn"}
 
 
 @pytest.mark.parametrize("frozen", [True, False])

@@ -19,8 +19,9 @@ The embedding network's module names are those of the stand-alone model under
 - nowhere (trained from scratch with the back-end).
 
 ``freeze_embedding=true`` keeps the network as loaded: no gradient, eval mode while training (batch
-norm statistics and fbank dither stay fixed), so only the back-end learns; by default the two train
-jointly.  No paper defines these systems, and issue #18 transcribes no recipe for them, so the
+norm statistics and fbank dither stay fixed), so only the back-end learns (frozen without either
+source, the network keeps its seeded random initialisation: a random-feature baseline); by default
+the two train jointly.  No paper defines these systems, and issue #18 transcribes no recipe for them, so the
 ``paper`` recipe is the seed log's ResNet18 training recipe (Adam lr 1e-3, batch 24, lr x 0.97 per
 epoch) with the house classifier's data policy (3 s random crops, whole utterances at evaluation,
 50 epochs, best dev accuracy; as ``cnn-bilstm``); the back-end sizes are house values too.
@@ -208,7 +209,7 @@ class EmbeddingSystem:
 
 
 _SOURCE = ("--init-from an {model} cell or embedding_checkpoint=PATH, freeze_embedding=true|false; house recipe "
-           "(the seed log's)")
+           "(the seed log's optimiser)")
 
 SYSTEMS = (
     EmbeddingSystem("ecapa-lstm", EcapaLstmConfig, "ecapa-tdnn", EcapaTdnn, EcapaTdnnConfig, convert_ecapa_tdnn,
