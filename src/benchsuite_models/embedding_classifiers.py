@@ -21,16 +21,18 @@ The embedding network's module names are those of the stand-alone model under
 ``freeze_embedding=true`` keeps the network as loaded: no gradient, eval mode while training (batch
 norm statistics and fbank dither stay fixed), so only the back-end learns (frozen without either
 source, the network keeps its seeded random initialisation: a random-feature baseline); by default
-the two train jointly.  No paper defines these systems, and issue #18 transcribes no recipe for them, so the
-``paper`` recipe is the seed log's ResNet18 training recipe (Adam lr 1e-3, batch 24, lr x 0.97 per
-epoch) with the house classifier's data policy (3 s random crops, whole utterances at evaluation,
-50 epochs, best dev accuracy; as ``cnn-bilstm``); the back-end sizes are house values too.
+the two train jointly.
+
+No paper defines these systems, and issue #18 transcribes no recipe for them, so the ``paper``
+recipe is the seed log's ResNet18 training recipe (Adam lr 1e-3, batch 24, lr x 0.97 per epoch)
+with the house classifier's data policy (3 s random crops, whole utterances at evaluation, 50
+epochs, best dev accuracy; as ``cnn-bilstm``); the back-end sizes are house values too.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 import torch
 from torch import nn
@@ -173,7 +175,7 @@ class EmbeddingSystem:
     network_class: type
     network_config_class: type
     convert: Callable[[Mapping[str, Any]], Mapping[str, Any]]
-    back_end: str  # lstm | linear
+    back_end: Literal["lstm", "linear"]
     description: str
     paper: str
     # the network's layers after the frame level (pooling, embedding), which the LSTM back-end leaves out
