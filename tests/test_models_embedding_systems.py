@@ -90,6 +90,18 @@ def test_spec_augment_masks_spans_and_bands_only_while_training() -> None:
         SpecAugment(probability=1.5, time_masks=1, max_frames=10, freq_masks=1, max_bins=8)
 
 
+def test_resnet18_masks_its_fbank_while_training_only(specs) -> None:
+    model = specs["resnet18"].build(ResNet18Config(width=8, spec_augment_probability=1.0), TaskInfo(Task.VERIFY))
+    seen = []
+    model.stem.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0][:, 0]))  # [B, mel, T]
+    waves = torch.randn(4, 16000) * 0.1
+    model.train()(waves)
+    model.eval()(waves)
+    masked_bins = (seen[0] == 0).all(dim=2).sum(dim=1)
+    assert ((masked_bins >= 1) & (masked_bins <= 8)).all()
+    assert not (seen[1] == 0).all(dim=2).any()
+
+
 def test_resnet18_quick_cell_on_synth_vox(tmp_path: Path) -> None:
     vox = generate_synth_vox(tmp_path / "vox", seed=1, workers=1, n_train_speakers=4, n_dev_speakers=2,
                              n_test_speakers=3, utts_per_speaker=2, min_seconds=0.8, max_seconds=1.2)
