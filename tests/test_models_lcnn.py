@@ -6,7 +6,8 @@ import torch
 
 from benchsuite.api import DataError, Task, TaskInfo
 from benchsuite.plugins.registry import get_registry
-from benchsuite_models.lfcc_lcnn import SPEC, LfccLcnn, LfccLcnnConfig, convert_reference_checkpoint
+from benchsuite_models._converters import convert_lfcc_lcnn
+from benchsuite_models.lfcc_lcnn import SPEC, LfccLcnn, LfccLcnnConfig
 from builders_learning import LearningTrace, train_until
 from builders_models_feat import two_class_batch
 
@@ -64,7 +65,7 @@ def test_reference_state_dict_names_are_mapped() -> None:
             foreign["m_output_act.0." + key.removeprefix("output.")] = value
     foreign["m_frontend.0.lfcc_fb"] = torch.zeros(256, 20)
     foreign["input_mean"] = torch.zeros(1)
-    converted = convert_reference_checkpoint(foreign)
+    converted = convert_lfcc_lcnn(foreign)
     assert set(converted) == set(ours.state_dict())
     LfccLcnn().load_state_dict(converted, strict=True)
 

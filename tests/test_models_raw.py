@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from benchsuite.api import ConfigError, Recipe, Task, TaskInfo
 from benchsuite.plugins.registry import get_registry
 from benchsuite_models import _blocks as blocks, rawgat_st, rawnet2, _sinc as sinc
+from benchsuite_models._converters import convert_rawnet2
 from builders_learning import LearningTrace, frozen_randomness_loss, train_until
 from builders_models_raw import single_thread
 
@@ -383,7 +384,7 @@ def test_rawnet2_loads_the_baseline_code_key_names():
     assert sorted(mapping.values()) == sorted(ours)
     foreign = {f"module.{theirs}": ours[mine].clone() for theirs, mine in mapping.items()}  # DataParallel prefix
     fresh = rawnet2.RawNet2(rawnet2.RawNet2Config()).eval()
-    fresh.load_state_dict(rawnet2.convert_checkpoint(foreign), strict=True)
+    fresh.load_state_dict(convert_rawnet2(foreign), strict=True)
     waves = 0.1 * torch.randn(1, 8000)
     with torch.no_grad():
         assert torch.equal(fresh(waves), model(waves))

@@ -72,12 +72,13 @@ def registry_with(*entry_points: str, builtins: Iterable[str] = SPOOF_BUILTINS,
 
 
 def one_cell(registry: Registry, model: str, corpus: Path | None, out: Path, *, dataset: str = "asvspoof2019-la",
-             profile: str = "quick", seed: int = 1, overrides: Iterable[str] = (), device: str = "cpu"
-             ) -> dict[str, Any]:
+             profile: str = "quick", seed: int = 1, overrides: Iterable[str] = (), device: str = "cpu",
+             init_from: str | None = None) -> dict[str, Any]:
     """Train and score one cell of ``model`` on ``corpus`` (the data root of ``dataset``; None for
-    an embedded dataset) into ``out``, as ``benchsuite run`` would; returns its stored result."""
+    an embedded dataset) into ``out``, as ``benchsuite run`` would (``init_from``: ``--init-from``, a
+    cell id in ``out``); returns its stored result."""
     options = RunOptions(models=[model], datasets=[dataset], seeds=[seed], profile=profile, out=Path(out),
-                         device=device, overrides=list(overrides),
+                         device=device, overrides=list(overrides), init_from=init_from,
                          data={dataset: DataSource(Path(corpus))} if corpus is not None else {},
                          render_report=False, command=f"benchsuite.testing.one_cell({model!r})")
     summary = run_benchmark(options, registry=registry, progress=Progress(quiet=True))

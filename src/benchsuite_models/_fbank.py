@@ -1,5 +1,6 @@
 """Kaldi-compatible log mel filterbank front end shared by the speaker models,
-and the WeSpeaker VoxCeleb training recipes those models publish.
+the WeSpeaker VoxCeleb training recipes and results those models publish, and
+their common spec.
 
 The features reproduce ``torchaudio.compliance.kaldi.fbank`` as WeSpeaker calls
 it (``wespeaker/dataset/processor.py``: waveform x 32768, 80 bins, 25 ms / 10 ms
@@ -11,13 +12,13 @@ matrix computed once and kept as buffers.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torchaudio.compliance.kaldi as kaldi
 from torch import nn
 
-from benchsuite.api import Deviation, Recipe
+from benchsuite.api import Baseline, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 # WeSpeaker trains on random 200-frame chunks: 199 shifts of 160 samples plus one 400-sample window.
 WESPEAKER_CHUNK_SAMPLES = 32240
@@ -175,6 +176,33 @@ def wespeaker_recipes(**quick_changes: Any) -> dict[str, Recipe]:
     return {"paper": paper, "quick": quick, "paper:classify": paper_classify, "quick:classify": quick_classify}
 
 
-def without_head(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A WeSpeaker checkpoint minus its training head (``projection.*``), which our trainer builds itself."""
-    return {key: value for key, value in state.items() if not key.startswith(("projection.", "module.projection."))}
+def speaker_embedding_spec(name: str, module_class: Callable[[Any], Any], config_class: type,
+                           recipes: Mapping[str, Recipe], description: str, paper: str,
+                           convert_checkpoint: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> ModelSpec:
+    """A speaker embedding extractor ``module_class(config)``: verify and classify, an embedding output
+    on which the trainer builds the task's head, and a converter for the toolkit's released weights."""
+
+    def build(config: Any, task_info: TaskInfo) -> Any:
+        return module_class(config if config is not None else config_class())
+
+    return ModelSpec(name=name, tasks=(Task.VERIFY, Task.CLASSIFY), build=build, config_class=config_class,
+                     recipes=recipes, description=description, output="embedding", paper=paper,
+                     convert_checkpoint=convert_checkpoint)
+
+
+def registration_hooks(specs: Sequence[ModelSpec], register_baselines: Callable[[Callable[[Baseline], None]], None]
+                       ) -> tuple[Callable[[Any], None], Callable[[Any], None]]:
+    """The model and baseline hook implementations of a plugin module that registers ``specs`` and the
+    published numbers ``register_baselines`` registers (kept in ``_published``, importable without torch);
+    the module binds them to the hook names."""
+
+    @hookimpl
+    def benchsuite_register_models(register: Callable[[ModelSpec], None]) -> None:
+        for spec in specs:
+            register(spec)
+
+    @hookimpl
+    def benchsuite_register_baselines(register: Callable[[Baseline], None]) -> None:
+        register_baselines(register)
+
+    return benchsuite_register_models, benchsuite_register_baselines

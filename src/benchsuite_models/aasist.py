@@ -12,12 +12,12 @@ branches -> [max|T|, mean T, max|S|, mean S, master] -> linear -> 2 logits
 
 Our own implementation.  The structure, the quirks that decide weight
 compatibility and the released checkpoints' key names come from the authors'
-code (clovaai/aasist ``models/AASIST.py``, MIT): see :func:`convert_checkpoint`.
+code (clovaai/aasist ``models/AASIST.py``, MIT); :func:`._converters.convert_aasist` maps the
+released key names.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +26,8 @@ from torch import nn
 from benchsuite.api import ConfigError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from ._blocks import (GraphAttention, GraphPool, ResidualBlock2d, batch_norm_nodes, max_pool_bands_and_time,
-                     pairwise_products, rename_state_dict, residual_block_rule)
+                     pairwise_products)
+from ._converters import convert_aasist
 from . import _published
 from ._sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
@@ -207,51 +208,6 @@ class Aasist(nn.Module):
         return self.classifier(self.hidden_dropout(self.embed(waveforms)))
 
 
-# --------------------------------------------------------------------------- released checkpoints
-
-_RELEASED_KEY_RULES = [
-    (r"^pos_S$", "spectral_position"),
-    (r"^master([12])$", lambda m: f"branches.{int(m.group(1)) - 1}.master"),
-    (r"^first_bn\.", "input_bn."),
-    residual_block_rule(r"encoder\.(\d+)", "encoder.{}"),
-    (r"^GAT_layer_S\.(.*)$", lambda m: "gat_spectral." + _gat_key(m.group(1))),
-    (r"^GAT_layer_T\.(.*)$", lambda m: "gat_temporal." + _gat_key(m.group(1))),
-    (r"^HtrgGAT_layer_ST([12])([12])\.(.*)$",
-     lambda m: f"branches.{int(m.group(1)) - 1}.{'first' if m.group(2) == '1' else 'second'}." + _hsgal_key(m.group(3))),
-    (r"^pool_S\.proj\.", "pool_spectral.score_proj."),
-    (r"^pool_T\.proj\.", "pool_temporal.score_proj."),
-    (r"^pool_h([ST])([12])\.proj\.",
-     lambda m: f"branches.{int(m.group(2)) - 1}.pool_{'spectral' if m.group(1) == 'S' else 'temporal'}.score_proj."),
-    (r"^out_layer\.", "classifier."),
-]
-
-_GAT_NAMES = {"att_proj": "attention_proj", "att_weight": "attention_vector", "proj_with_att": "proj_attended",
-              "proj_without_att": "proj_self", "bn": "bn"}
-_HSGAL_NAMES = {"proj_type1": "proj_temporal_in", "proj_type2": "proj_spectral_in", "att_proj": "attention_proj",
-                "att_projM": "master_attention_proj", "att_weight11": "vector_temporal",
-                "att_weight22": "vector_spectral", "att_weight12": "vector_cross", "att_weightM": "vector_master",
-                "proj_with_att": "proj_attended", "proj_without_att": "proj_self",
-                "proj_with_attM": "master_proj_attended", "proj_without_attM": "master_proj_self", "bn": "bn"}
-
-
-def _renamed_head(key: str, names: Mapping[str, str]) -> str:
-    head, dot, rest = key.partition(".")
-    return names.get(head, head) + dot + rest
-
-
-def _gat_key(key: str) -> str:
-    return _renamed_head(key, _GAT_NAMES)
-
-
-def _hsgal_key(key: str) -> str:
-    return _renamed_head(key, _HSGAL_NAMES)
-
-
-def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
-    """Released ``AASIST.pth`` / ``AASIST-L.pth`` key names -> ours (our own state dicts pass unchanged)."""
-    return rename_state_dict(state, _RELEASED_KEY_RULES, foreign_marker=r"^(pos_S|out_layer\.|HtrgGAT_layer_)")
-
-
 # --------------------------------------------------------------------------- registration
 
 
@@ -323,7 +279,7 @@ def build_aasist(config: AasistConfig, task_info: TaskInfo) -> Aasist:
 def _spec(name: str, config_class: type, description: str) -> ModelSpec:
     return ModelSpec(name=name, tasks=(Task.SPOOF,), build=build_aasist, config_class=config_class,
                      recipes={"paper": _paper_recipe(), "quick": _quick_recipe()}, description=description,
-                     output="logits", paper=PAPER, convert_checkpoint=convert_checkpoint)
+                     output="logits", paper=PAPER, convert_checkpoint=convert_aasist)
 
 
 @hookimpl

@@ -1,5 +1,6 @@
-"""ECAPA-TDNN speaker embedding extractor (Desplanques, Thienpondt & Demuynck, Interspeech 2020),
-in the form WeSpeaker trains it (``ECAPA_TDNN_GLOB_c512`` / ``_c1024`` in
+"""ECAPA-TDNN (Desplanques, Thienpondt & Demuynck, "ECAPA-TDNN: Emphasized Channel Attention,
+Propagation and Aggregation in TDNN Based Speaker Verification", Interspeech 2020): a speaker
+embedding extractor, in the form WeSpeaker trains it (``ECAPA_TDNN_GLOB_c512`` / ``_c1024`` in
 ``wenet-e2e/wespeaker:wespeaker/models/ecapa_tdnn.py``): three SE-Res2Blocks with
 dilations 2/3/4 and Res2Net scale 8, multi-layer feature aggregation into 1536
 channels (also at C=1024), attentive statistics pooling with global context,
@@ -9,20 +10,20 @@ and a 192-dim embedding.  Parameter counts equal WeSpeaker's: 6,190,720 (C=512),
 """
 from __future__ import annotations
 
-import re
-
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from benchsuite.api import ConfigError, ModelSpec, Task, TaskInfo, hookimpl
+from benchsuite.api import ConfigError
 
 from . import _published
-from ._blocks import rename_state_dict
-from ._fbank import KaldiFbank, wespeaker_recipes, without_head
+from ._converters import convert_ecapa_tdnn
+from ._fbank import (KaldiFbank, registration_hooks, speaker_embedding_spec, wespeaker_recipes)
 from ._pooling import AttentiveStatisticsPooling
+
+PAPER = ("Desplanques, Thienpondt & Demuynck, ECAPA-TDNN: Emphasized Channel Attention, Propagation and "
+         "Aggregation in TDNN Based Speaker Verification, Interspeech 2020")
 
 
 @dataclass
@@ -120,69 +121,28 @@ class EcapaTdnn(nn.Module):
         self.pool_norm = nn.BatchNorm1d(self.pool.out_dim)
         self.embedding = nn.Linear(self.pool.out_dim, config.embedding_dim)
 
-    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+    @property
+    def frame_dim(self) -> int:
+        return self.config.aggregation_channels
+
+    def frame_features(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """The multi-layer feature aggregation output, ``[batch, aggregation_channels, frames]``."""
         x = self.features(waveforms).transpose(1, 2)  # [batch, mel, frames]
         x = self.stem(x)
         block_outputs = []
         for block in self.blocks:
             x = block(x)
             block_outputs.append(x)
-        x = torch.relu(self.aggregate(torch.cat(block_outputs, dim=1)))
-        return self.embedding(self.pool_norm(self.pool(x)))
+        return torch.relu(self.aggregate(torch.cat(block_outputs, dim=1)))
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        return self.embedding(self.pool_norm(self.pool(self.frame_features(waveforms))))
 
 
-def build(config: EcapaTdnnConfig | None, task_info: TaskInfo) -> EcapaTdnn:
-    return EcapaTdnn(config or EcapaTdnnConfig())
+SPEC = speaker_embedding_spec(
+    "ecapa-tdnn", EcapaTdnn, EcapaTdnnConfig, wespeaker_recipes(),
+    "ECAPA-TDNN (WeSpeaker GLOB variant): 80-dim fbank, 3 SE-Res2Blocks, MFA, attentive statistics "
+    "pooling, 192-dim embedding; C=512 by default, --set model.ecapa-tdnn.channels=1024 for the large model",
+    PAPER, convert_ecapa_tdnn)
 
-
-def _block(match: re.Match, part: str) -> str:
-    return f"blocks.{int(match.group(1)) - 2}.body.{part}"
-
-
-# WeSpeaker's ECAPA_TDNN names (layer1, layer2-4.se_res2block.*, conv, pool.linear*, bn, linear) -> ours
-_WESPEAKER_RULES = (
-    (r"^layer1\.conv\.", "stem.conv."),
-    (r"^layer1\.bn\.", "stem.norm."),
-    (r"^layer([234])\.se_res2block\.1\.convs\.(\d+)\.", lambda m: _block(m, f"1.branches.{m.group(2)}.conv.")),
-    (r"^layer([234])\.se_res2block\.1\.bns\.(\d+)\.", lambda m: _block(m, f"1.branches.{m.group(2)}.norm.")),
-    (r"^layer([234])\.se_res2block\.([02])\.conv\.", lambda m: _block(m, f"{m.group(2)}.conv.")),
-    (r"^layer([234])\.se_res2block\.([02])\.bn\.", lambda m: _block(m, f"{m.group(2)}.norm.")),
-    (r"^layer([234])\.se_res2block\.3\.linear1\.", lambda m: _block(m, "3.squeeze.")),
-    (r"^layer([234])\.se_res2block\.3\.linear2\.", lambda m: _block(m, "3.excite.")),
-    (r"^conv\.", "aggregate."),
-    (r"^pool\.linear1\.", "pool.attention_hidden."),
-    (r"^pool\.linear2\.", "pool.attention_scores."),
-    (r"^bn\.", "pool_norm."),
-    (r"^linear\.", "embedding."),
-)
-
-
-def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
-    """WeSpeaker ECAPA_TDNN(_GLOB) weights (its training head ``projection.*`` dropped) onto ours;
-    a state dict of ours passes through unchanged."""
-    return rename_state_dict(without_head(state), _WESPEAKER_RULES, foreign_marker=r"se_res2block|^layer1\.")
-
-
-SPEC = ModelSpec(
-    name="ecapa-tdnn",
-    tasks=(Task.VERIFY, Task.CLASSIFY),
-    build=build,
-    config_class=EcapaTdnnConfig,
-    recipes=wespeaker_recipes(),
-    description="ECAPA-TDNN (WeSpeaker GLOB variant): 80-dim fbank, 3 SE-Res2Blocks, MFA, attentive statistics "
-                "pooling, 192-dim embedding; C=512 by default, --set model.ecapa-tdnn.channels=1024 for the "
-                "large model",
-    output="embedding",
-    convert_checkpoint=convert_checkpoint,
-    paper="Desplanques, Thienpondt & Demuynck, ECAPA-TDNN: Emphasized Channel Attention, Propagation and "
-          "Aggregation in TDNN Based Speaker Verification, Interspeech 2020",
-)
-
-@hookimpl
-def benchsuite_register_models(register) -> None:
-    register(SPEC)
-
-
-@hookimpl
-def benchsuite_register_baselines(register) -> None:
-    _published.ecapa_tdnn(register)
+benchsuite_register_models, benchsuite_register_baselines = registration_hooks((SPEC,), _published.ecapa_tdnn)

@@ -13,7 +13,7 @@ parameters there, buffers here, so they are not counted).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,6 +21,7 @@ from torch import nn
 from benchsuite.api import DataError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from . import _published
+from ._converters import convert_lfcc_lcnn
 from ._features import LFCC
 
 NAME = "lfcc-lcnn"
@@ -145,29 +146,6 @@ class LfccLcnn(nn.Module):
         return self.output((recurrent + sequence).mean(dim=1))
 
 
-# --------------------------------------------------------------------------- released weights
-
-
-def convert_reference_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
-    """Map the B03 reference's names (``m_transform.0.*``, ``m_before_pooling.0.{i}.l_blstm.*``,
-    ``m_output_act.0.*``) onto ours; its frozen front end and unused normalisation
-    statistics are dropped (ours are rebuilt from the config).  Our own names pass through."""
-    converted: dict[str, Any] = {}
-    for key, value in state.items():
-        if key.startswith("m_transform.0."):
-            converted["lcnn." + key.removeprefix("m_transform.0.")] = value
-        elif key.startswith("m_before_pooling.0."):
-            layer, _, rest = key.removeprefix("m_before_pooling.0.").partition(".")
-            converted[f"blstm.{layer}." + rest.removeprefix("l_blstm.")] = value
-        elif key.startswith("m_output_act.0."):
-            converted["output." + key.removeprefix("m_output_act.0.")] = value
-        elif key.startswith("m_frontend.") or key in ("input_mean", "input_std", "output_mean", "output_std"):
-            continue
-        else:
-            converted[key] = value
-    return converted
-
-
 # --------------------------------------------------------------------------- registration
 
 
@@ -246,7 +224,7 @@ SPEC = ModelSpec(
                 "mean over time -> 1 logit; ASVspoof 2021 baseline B03 (269,729 parameters)",
     output="logits",
     paper=PAPER,
-    convert_checkpoint=convert_reference_checkpoint,
+    convert_checkpoint=convert_lfcc_lcnn,
 )
 
 

@@ -15,12 +15,11 @@ frames, i.e. 63,551 to 65,737 samples (the published 64,600-sample window).
 
 Our own implementation from the paper and the facts of the authors' code
 (eurecom-asp/RawGAT-ST-antispoofing ``model.py`` and ``RawGAT_models/``, MIT);
-:func:`convert_checkpoint` maps the released key names.
+:func:`._converters.convert_rawgat_st` maps the released key names.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +27,8 @@ from torch import nn
 
 from benchsuite.api import ConfigError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from ._blocks import (RESIDUAL_BLOCK_NAMES, GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time,
-                     rename_state_dict)
+from ._blocks import GraphAttention, GraphPool, ResidualBlock2d, max_pool_bands_and_time
+from ._converters import convert_rawgat_st
 from . import _published
 from ._sinc import FixedSincFilterbank, magnitude, mask_filter_bands
 
@@ -145,47 +144,6 @@ class RawGatSt(nn.Module):
         return self.classifier(self.fused_feature_proj(fused).squeeze(-1))
 
 
-# --------------------------------------------------------------------------- released checkpoints
-
-_GAT_NAMES = {"att_proj": "attention_proj", "att_weight": "attention_vector", "proj_with_att": "proj_attended",
-              "proj_without_att": "proj_self", "bn": "bn"}
-_TOP_NAMES = {"GAT_layer1": "gat_spectral", "GAT_layer2": "gat_temporal", "GAT_layer3": "gat_fused",
-              "pool1": "pool_spectral", "pool2": "pool_temporal", "pool3": "pool_fused",
-              "proj1": "spectral_node_proj", "proj2": "temporal_node_proj", "proj": "fused_feature_proj",
-              "proj_node": "classifier", "first_bn": "input_bn"}
-
-
-def _block_key(match) -> str:
-    encoder = "spectral_encoder" if match.group(1) == "1" else "temporal_encoder"
-    index, layer, rest = match.group(2), match.group(3), match.group(4)
-    if index == "0" and layer == "conv_1":
-        layer_name = "conv_in"  # the first block's conv_1 is the one it uses
-    else:
-        layer_name = RESIDUAL_BLOCK_NAMES[layer]
-    return f"{encoder}.{index}.{layer_name}.{rest}"
-
-
-def _top_key(match) -> str:
-    head, rest = match.group(1), match.group(2)
-    if head.startswith("GAT_layer"):
-        inner, dot, tail = rest.partition(".")
-        rest = _GAT_NAMES.get(inner, inner) + dot + tail
-    elif head.startswith("pool"):
-        rest = rest.replace("proj.", "score_proj.", 1)
-    return f"{_TOP_NAMES[head]}.{rest}"
-
-
-_RELEASED_KEY_RULES = [
-    (r"^encoder([12])\.(\d+)\.0\.(bn1|conv1|bn2|conv2|conv_downsample|conv_1)\.(.*)$", _block_key),
-    (r"^(" + "|".join(sorted(_TOP_NAMES, key=len, reverse=True)) + r")\.(.*)$", _top_key),
-]
-
-
-def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
-    """Released ``Best_epoch.pth`` key names -> ours (our own state dicts pass unchanged)."""
-    return rename_state_dict(state, _RELEASED_KEY_RULES, foreign_marker=r"^(encoder[12]\.|proj_node\.|GAT_layer)")
-
-
 # --------------------------------------------------------------------------- registration
 
 
@@ -248,7 +206,7 @@ def benchsuite_register_models(register):
         recipes={"paper": _paper_recipe(), "quick": _quick_recipe()},
         description="RawGAT-ST: sinc front end + two residual encoders + spectral/temporal graph attention fused "
                     "(mul/add/concat); 440,810 parameters (4,032 unused, kept for the released weights)",
-        output="logits", paper=PAPER, convert_checkpoint=convert_checkpoint,
+        output="logits", paper=PAPER, convert_checkpoint=convert_rawgat_st,
     ))
 
 

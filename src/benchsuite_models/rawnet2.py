@@ -12,13 +12,12 @@ idempotent.
 
 Our own implementation from the paper and the facts of the baseline code
 (asvspoof-challenge/2021 ``LA/Baseline-RawNet2/model.py``, ``model_config_RawNet.yaml``);
-:func:`convert_checkpoint` maps that code's key names (e.g. the organisers'
+:func:`._converters.convert_rawnet2` maps that code's key names (e.g. the organisers'
 pre-trained DF model) onto ours.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +25,8 @@ from torch import nn
 
 from benchsuite.api import ConfigError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
-from ._blocks import fold_batch_norm, max_pool_last_dim, rename_state_dict, residual_block_rule
+from ._blocks import fold_batch_norm, max_pool_last_dim
+from ._converters import convert_rawnet2
 from ._sinc import FixedSincFilterbank, magnitude
 
 PAPER = ("H. Tak, J. Patino, M. Todisco, A. Nautsch, N. Evans, A. Larcher, \"End-to-end anti-spoofing with "
@@ -117,24 +117,6 @@ class RawNet2(nn.Module):
         return torch.log_softmax(self.fc_out(self.fc_hidden(hidden[:, -1])), dim=1)
 
 
-# --------------------------------------------------------------------------- released checkpoints
-
-_RELEASED_KEY_RULES = [
-    (r"^Sinc_conv\.", "sinc."),
-    (r"^first_bn\.", "input_bn."),
-    residual_block_rule(r"block(\d)", "blocks.{}"),
-    (r"^fc_attention(\d)\.0\.", r"feature_map_scaling.\1."),
-    (r"^bn_before_gru\.", "pre_gru_bn."),
-    (r"^fc1_gru\.", "fc_hidden."),
-    (r"^fc2_gru\.", "fc_out."),
-]
-
-
-def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
-    """ASVspoof 2021 baseline RawNet2 key names -> ours (our own state dicts pass unchanged)."""
-    return rename_state_dict(state, _RELEASED_KEY_RULES, foreign_marker=r"^(block\d\.0\.|fc_attention\d|fc2_gru\.)")
-
-
 # --------------------------------------------------------------------------- registration
 
 
@@ -191,6 +173,6 @@ def benchsuite_register_models(register):
         recipes={"paper": _paper_recipe(), "quick": _quick_recipe()},
         description="RawNet2 (ASVspoof 2021 baseline B04): sinc front end + residual blocks with FMS + GRU; "
                     "log-softmax output (17,621,410 parameters)",
-        output="logits", paper=PAPER, convert_checkpoint=convert_checkpoint,
+        output="logits", paper=PAPER, convert_checkpoint=convert_rawnet2,
     ))
 

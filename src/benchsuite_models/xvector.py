@@ -1,4 +1,5 @@
-"""TDNN x-vector (Snyder et al., ICASSP 2018) as WeSpeaker trains it (``XVEC`` in
+"""TDNN x-vector (Snyder, Garcia-Romero, Sell, Povey & Khudanpur, "X-Vectors: Robust DNN
+Embeddings for Speaker Recognition", ICASSP 2018) as WeSpeaker trains it (``XVEC`` in
 ``wenet-e2e/wespeaker:wespeaker/models/tdnn.py``, ``conf/xvec.yaml``): five frame
 layers with contexts [t-2..t+2], {t-2,t,t+2}, {t-3,t,t+3}, {t}, {t} (512, 512, 512,
 512, 1500 channels; ReLU then batch norm without affine parameters, as in Kaldi),
@@ -9,17 +10,17 @@ training head sits on).  4,610,524 parameters with 80-dim fbank input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from benchsuite.api import ModelSpec, Task, TaskInfo, hookimpl
-
 from . import _published
-from ._blocks import rename_state_dict
-from ._fbank import KaldiFbank, wespeaker_recipes, without_head
+from ._converters import convert_xvector
+from ._fbank import KaldiFbank, registration_hooks, speaker_embedding_spec, wespeaker_recipes
 from ._pooling import StatisticsPooling
+
+PAPER = ("Snyder, Garcia-Romero, Sell, Povey & Khudanpur, X-Vectors: Robust DNN Embeddings for Speaker "
+         "Recognition, ICASSP 2018")
 
 
 @dataclass
@@ -69,54 +70,27 @@ class XVector(nn.Module):
         self.segment1_norm = nn.BatchNorm1d(config.embedding_dim, affine=False)
         self.segment2 = nn.Linear(config.embedding_dim, config.embedding_dim)
 
-    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+    @property
+    def frame_dim(self) -> int:
+        return self.config.stats_channels
+
+    def frame_features(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """The last frame layer's output, ``[batch, stats_channels, frames - 14]``."""
         features = self.features(waveforms)  # [batch, frames, mel]
         if features.shape[1] < self.min_frames:
             repeats = -(-self.min_frames // features.shape[1])
             features = features.repeat(1, repeats, 1)[:, :self.min_frames]
-        x = self.frame_layers(features.transpose(1, 2))
-        x = self.segment1_norm(torch.relu(self.segment1(self.pool(x))))
+        return self.frame_layers(features.transpose(1, 2))
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        x = self.segment1_norm(torch.relu(self.segment1(self.pool(self.frame_features(waveforms)))))
         return self.segment2(x)
 
 
-def build(config: XVectorConfig | None, task_info: TaskInfo) -> XVector:
-    return XVector(config or XVectorConfig())
+SPEC = speaker_embedding_spec(
+    "xvector", XVector, XVectorConfig, wespeaker_recipes(),
+    "TDNN x-vector (WeSpeaker XVEC-TSTP-emb512): 80-dim fbank, 5 frame layers, statistics pooling (3000), "
+    "512-dim embedding",
+    PAPER, convert_xvector)
 
-
-# WeSpeaker's XVEC names (frame_1-5.{conv_1d,bn}, seg_1, seg_bn_1, seg_2) -> ours
-_WESPEAKER_RULES = (
-    (r"^frame_(\d)\.conv_1d\.", lambda m: f"frame_layers.{int(m.group(1)) - 1}.conv."),
-    (r"^frame_(\d)\.bn\.", lambda m: f"frame_layers.{int(m.group(1)) - 1}.norm."),
-    (r"^seg_1\.", "segment1."),
-    (r"^seg_bn_1\.", "segment1_norm."),
-    (r"^seg_2\.", "segment2."),
-)
-
-
-def convert_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
-    """WeSpeaker XVEC weights (its ``projection.*`` head dropped) onto ours; ours pass through unchanged."""
-    return rename_state_dict(without_head(state), _WESPEAKER_RULES, foreign_marker=r"^frame_\d\.|^seg_")
-
-
-SPEC = ModelSpec(
-    name="xvector",
-    tasks=(Task.VERIFY, Task.CLASSIFY),
-    build=build,
-    config_class=XVectorConfig,
-    recipes=wespeaker_recipes(),
-    description="TDNN x-vector (WeSpeaker XVEC-TSTP-emb512): 80-dim fbank, 5 frame layers, statistics pooling "
-                "(3000), 512-dim embedding",
-    output="embedding",
-    convert_checkpoint=convert_checkpoint,
-    paper="Snyder, Garcia-Romero, Sell, Povey & Khudanpur, X-Vectors: Robust DNN Embeddings for Speaker "
-          "Recognition, ICASSP 2018",
-)
-
-@hookimpl
-def benchsuite_register_models(register) -> None:
-    register(SPEC)
-
-
-@hookimpl
-def benchsuite_register_baselines(register) -> None:
-    _published.xvector(register)
+benchsuite_register_models, benchsuite_register_baselines = registration_hooks((SPEC,), _published.xvector)

@@ -244,9 +244,23 @@ class _Cell:
             raise ConfigError(f"--init-from {cell_id}: no checkpoint at {path} (the cell must have finished in the "
                               f"same output directory)")
         state = load_checkpoint(path)
-        if state.get("model") != self.spec.name:
-            raise ConfigError(f"--init-from {cell_id}: that cell trained {state.get('model')!r}, not {self.spec.name!r}")
-        missing, unexpected = model.load_state_dict(state["model_state"], strict=False)
+        source = state.get("model")
+        weights = state["model_state"]
+        if source != self.spec.name:
+            adopt = self.spec.init_from_models.get(source)
+            if adopt is None:
+                accepted = ", ".join(repr(name) for name in (self.spec.name, *self.spec.init_from_models))
+                raise ConfigError(f"--init-from {cell_id}: that cell trained {source!r}; {self.spec.name!r} starts "
+                                  f"from a cell of {accepted}")
+            weights = adopt(weights)
+        try:
+            missing, unexpected = model.load_state_dict(weights, strict=False)
+        except RuntimeError as exc:  # a tensor of another shape: the cell's model had another configuration
+            raise ConfigError(f"--init-from {cell_id}: its {source} weights do not fit this {self.spec.name} "
+                              f"configuration: {exc}") from None
+        if source != self.spec.name and unexpected:
+            raise ConfigError(f"--init-from {cell_id}: {len(unexpected)} of its {source} tensors have no place in "
+                              f"{self.spec.name} (e.g. {sorted(unexpected)[0]})")
         self.progress.message(f"initialised from cell {cell_id}"
                               + (f" ({len(missing)} tensors kept fresh)" if missing else ""))
 

@@ -109,7 +109,8 @@ def render(out: Path, report_dir: Path, command: str) -> dict[str, Path]:
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML file with these options and a datasets: section.")
 @click.option("--data-root", "data_roots", multiple=True, metavar="NAME=DIR", help="Where a dataset lives. Repeatable.")
 @click.option("--train-on", help="Training dataset for eval-only datasets (cross-dataset evaluation).")
-@click.option("--init-from", help="Start every cell from this cell's best checkpoint (pre-train + fine-tune).")
+@click.option("--init-from", help="Start every cell from this cell's best checkpoint (pre-train + fine-tune); a cell "
+                                  "of the same model, or of a model it is built on (e.g. xvector for xvector-lstm).")
 @click.option("--num-workers", type=click.IntRange(min=0), help="DataLoader worker processes (default 0).")
 @click.option("--pin-memory/--no-pin-memory", default=None, help="Pin host memory (default: on with CUDA).")
 @click.option("--audio-cache/--no-audio-cache", default=None, help="Decode audio once into an int16 cache.")

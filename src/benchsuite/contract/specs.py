@@ -60,6 +60,9 @@ class ModelSpec:
     convert_checkpoint: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     # optional: parameter count without building (for estimators)
     count_parameters: Callable[[Any], int] | None = None
+    # optional: other models whose cells ``--init-from`` may start this one from, each with the map of
+    # that model's state dict onto this one's (e.g. an embedding network inside a classifier)
+    init_from_models: Mapping[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]] = field(default_factory=dict)
 
     def recipe(self, profile: str, task: Task | None = None) -> Recipe:
         key = f"{profile}:{task.value}" if task is not None and f"{profile}:{task.value}" in self.recipes else profile
