@@ -29,8 +29,9 @@ Any member becomes another with ``--set model.NAME.FIELD=VALUE``.
 Recipes: these systems have no published recipe.  ``cnn-bilstm`` keeps the plain
 Adam recipe it has had since it was added (so its cells keep their ids).  The
 newer members' ``paper`` profile is the seed log's recipe as issue #18 states it
-for the house systems: Adam, lr 1e-3, batch 24, the lr multiplied by 0.97 per
-epoch; the issue names no epoch count, so 50, as ``cnn-bilstm``.
+for the house systems (``_house_recipes.py``: Adam, lr 1e-3, batch 24, the lr
+multiplied by 0.97 per epoch; 50 epochs, as ``cnn-bilstm``, since the issue names
+no epoch count).
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from torch import nn
 from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo, added_field, hookimpl
 
 from ._fbank import KaldiFbank
+from ._house_recipes import SEED_LOG_NOTE, SEED_LOG_PAPER, seed_log_quick
 from ._sequence import DnnNorm, TransformerSequence, dnn_head, make_lstm
 from .sincnet import SincConv
 
@@ -209,30 +211,6 @@ _QUICK = _PAPER.replace(
     epochs=4, crop_samples=32000, max_train_utterances=600, max_dev_utterances=200, max_eval_utterances=300,
 )
 
-# The seed log's recipe for the house systems (issue #18): Adam, lr 1e-3, batch 24, lr x 0.97 per
-# epoch.  "exponential" decays per step to lr_min = lr x 0.97^epochs, which equals 0.97^e at the start
-# of every epoch e (the log decays once per epoch; within an epoch the lr here is at most 3 % lower).
-# Not stated in the issue, taken from cnn-bilstm: 50 epochs, 3 s random crops, whole utterances at
-# evaluation, selection on dev accuracy.
-SEED_LOG_EPOCHS = 50
-SEED_LOG_DECAY = 0.97
-SEED_LOG_PAPER = Recipe(
-    epochs=SEED_LOG_EPOCHS, batch_size=24, optimizer="adam", lr=1e-3, scheduler="exponential",
-    lr_min=1e-3 * SEED_LOG_DECAY ** SEED_LOG_EPOCHS, loss="ce", crop_samples=48000, train_crop="random",
-    eval_crop="full", selection="dev_accuracy",
-)
-
-
-def seed_log_quick(**changes) -> Recipe:
-    """The CPU-sized quick profile of a seed-log recipe: 4 epochs (the decay keeps its per-epoch
-    rate), 2 s crops, a few hundred utterances."""
-    epochs = changes.pop("epochs", 4)
-    return SEED_LOG_PAPER.replace(
-        epochs=epochs, lr_min=1e-3 * SEED_LOG_DECAY ** epochs, crop_samples=32000, max_train_utterances=600,
-        max_dev_utterances=200, max_eval_utterances=300, **changes)
-
-
-SEED_LOG_NOTE = "house system; paper profile = the seed log's recipe (Adam 1e-3, batch 24, lr x 0.97 per epoch)"
 
 SPEC = ModelSpec(
     name="cnn-bilstm",
