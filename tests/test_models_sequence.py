@@ -93,6 +93,25 @@ def test_cnn_bilstm_keeps_its_stored_cell_ids(monkeypatch, tiny_emo) -> None:
         assert [cell.cell_id for cell in build_plan(build_registry(), options)] == command["cell_ids"]
 
 
+def test_family_options_are_checked_when_the_matrix_is_planned(monkeypatch, tiny_emo) -> None:
+    monkeypatch.setenv("BENCHSUITE_LOAD_PLUGINS", "cnn-bilstm,vggish,synth,classify-metrics")
+
+    def plan(*overrides: str) -> list:
+        options = RunOptions(models=["cnn-bilstm", "cnn-lstm", "vggish-lstm"], datasets=["synth-emo"],
+                             data={"synth-emo": DataSource(tiny_emo)}, profile="quick", overrides=list(overrides))
+        return build_plan(build_registry(), options)
+
+    cells = plan("model.cnn-bilstm.dnn_layers=3", "model.cnn-lstm.front_end=sinc",
+                 "model.cnn-lstm.sequence_model=transformer", "model.vggish-lstm.dnn_units=[]")
+    configs = {cell.identity["model"]: cell.identity["model_config"] for cell in cells}
+    assert configs["cnn-bilstm"]["dnn_layers"] == 3 and "front_end" not in configs["cnn-bilstm"]
+    assert (configs["cnn-lstm"]["front_end"], configs["cnn-lstm"]["sequence_model"]) == ("sinc", "transformer")
+    assert configs["vggish-lstm"]["dnn_units"] == []
+    with pytest.raises(ConfigError, match=r"--set model.cnn-lstm.front_end=mfcc: front_end 'mfcc': expected one "
+                                          r"of fbank, waveform, sinc"):
+        plan("model.cnn-lstm.front_end=mfcc")
+
+
 # --------------------------------------------------------------------------- parameter counts
 
 
@@ -190,16 +209,17 @@ def test_family_embeds_short_and_one_second_inputs(config_class, samples: int) -
 
 
 def test_unidirectional_lstm_and_other_heads_change_the_widths() -> None:
-    model = CnnBiLstm(CnnLstmConfig(conv_channels=(32,), lstm_hidden=48, dnn_units=()))
+    model = CnnBiLstm(CnnLstmConfig(conv_channels=(32,), lstm_hidden=48, dnn_layers=0))
     assert not model.lstm.bidirectional and model.lstm.hidden_size == 48
     with torch.no_grad():
         assert model.eval()(torch.randn(1, 8000)).shape == (1, 48)  # no head: the pooled LSTM output
-    layer_norm = CnnBiLstm(CnnLstmConfig(dnn_units=(128, 64), dnn_norm="layer"))
+    layer_norm = CnnBiLstm(CnnLstmConfig(embedding_dim=64, dnn_layers=2, dnn_norm="layer"))
     assert any(isinstance(m, torch.nn.LayerNorm) for m in layer_norm.dnn)
 
 
 def test_sinc_front_layer_learns_its_band_edges() -> None:
-    model = CnnBiLstm(SincCnnLstmConfig(conv_channels=(16,), front_filters=8, lstm_hidden=8, dnn_units=(8,)))
+    model = CnnBiLstm(SincCnnLstmConfig(conv_channels=(16,), front_filters=8, lstm_hidden=8, embedding_dim=8,
+                                           dnn_layers=1))
     assert not hasattr(model, "front_conv")
     model(torch.randn(2, 4000) * 0.1).sum().backward()
     assert model.sinc.low_hz.grad is not None and model.sinc.low_hz.grad.abs().sum() > 0
@@ -207,7 +227,7 @@ def test_sinc_front_layer_learns_its_band_edges() -> None:
 
 
 def test_transformer_sees_the_order_of_frames() -> None:
-    model = CnnBiLstm(CnnTransformerConfig(conv_channels=(), transformer_layers=1, dnn_units=())).eval()
+    model = CnnBiLstm(CnnTransformerConfig(conv_channels=(), transformer_layers=1, dnn_layers=0)).eval()
     wave = torch.randn(1, 8000) * 0.1
     reversed_frames = model.frames(wave).flip(-1)
     with torch.no_grad():
@@ -353,11 +373,11 @@ def test_unusable_checkpoints_fail_with_one_clear_error(tmp_path) -> None:
 
 TINY_OVERRIDES = {
     "cnn-bilstm": ["conv_channels=[16,16]", "lstm_hidden=16", "dnn_hidden=16", "embedding_dim=16"],
-    "cnn-lstm": ["conv_channels=[16,16]", "lstm_hidden=16", "dnn_units=[16]"],
-    "raw-cnn-lstm": ["conv_channels=[16,16]", "front_filters=16", "lstm_hidden=16", "dnn_units=[16]"],
-    "sinc-cnn-lstm": ["conv_channels=[16,16]", "front_filters=16", "lstm_hidden=16", "dnn_units=[16]"],
+    "cnn-lstm": ["conv_channels=[16,16]", "lstm_hidden=16", "embedding_dim=16", "dnn_layers=1"],
+    "raw-cnn-lstm": ["conv_channels=[16,16]", "front_filters=16", "lstm_hidden=16", "embedding_dim=16", "dnn_layers=1"],
+    "sinc-cnn-lstm": ["conv_channels=[16,16]", "front_filters=16", "lstm_hidden=16", "embedding_dim=16", "dnn_layers=1"],
     "cnn-transformer": ["conv_channels=[16,16]", "transformer_width=16", "transformer_feedforward=32",
-                        "transformer_layers=1", "dnn_units=[16]"],
+                        "transformer_layers=1", "embedding_dim=16", "dnn_layers=1"],
     "vggish-lstm": ["group_channels=[4,8,8,16]", "fc_units=[32,32]", "embedding_size=16", "lstm_hidden=16",
                     "dnn_units=[16]"],
 }

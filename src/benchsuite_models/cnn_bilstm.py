@@ -62,7 +62,7 @@ class CnnBiLstmConfig:
     conv_kernel_size: int = 5
     lstm_hidden: int = 128  # per direction
     lstm_layers: int = 2
-    dnn_hidden: int = 256  # the DNN head is (dnn_hidden, embedding_dim) unless dnn_units is given
+    dnn_hidden: int = 256
     embedding_dim: int = 128
     dropout_rate: float = 0.3
     dither: float = 1.0  # fbank dither while training; none at evaluation
@@ -83,8 +83,9 @@ class CnnBiLstmConfig:
     transformer_heads: int = added_field(4)
     transformer_width: int = added_field(128)
     transformer_feedforward: int = added_field(256)
-    # the DNN head's layer widths, replacing (dnn_hidden, embedding_dim); () = no head
-    dnn_units: tuple[int, ...] | None = added_field(None)
+    # the DNN head: dnn_layers - 1 layers of dnn_hidden units, then embedding_dim; 0 = no head
+    # (the pooled sequence is the embedding)
+    dnn_layers: int = added_field(2)
     dnn_norm: DnnNorm = added_field("none")
 
 
@@ -93,7 +94,8 @@ class CnnLstmConfig(CnnBiLstmConfig):
     conv_channels: tuple[int, ...] = (64, 64, 64)
     lstm_layers: int = 1
     bidirectional: bool = False
-    dnn_units: tuple[int, ...] | None = (128, 128, 128)
+    dnn_hidden: int = 128  # DNN 128-128-128
+    dnn_layers: int = 3
     dnn_norm: DnnNorm = "batch"
 
 
@@ -145,8 +147,10 @@ class CnnBiLstm(nn.Module):
             sequence_size = config.transformer_width
         else:
             raise ConfigError(f"sequence_model {config.sequence_model!r}: expected lstm or transformer")
-        units = config.dnn_units if config.dnn_units is not None else (config.dnn_hidden, config.embedding_dim)
-        self.dnn = dnn_head(sequence_size, tuple(units), config.dnn_norm, config.dropout_rate)
+        if config.dnn_layers < 0:
+            raise ConfigError(f"dnn_layers {config.dnn_layers!r}: expected 0 (no head) or more")
+        units = (config.dnn_hidden,) * (config.dnn_layers - 1) + (config.embedding_dim,) if config.dnn_layers else ()
+        self.dnn = dnn_head(sequence_size, units, config.dnn_norm, config.dropout_rate)
 
     def _build_front_end(self, config: CnnBiLstmConfig, sample_rate: int) -> int:
         """Creates the front end's modules; returns its channel count."""
