@@ -272,6 +272,16 @@ def test_vggish_log_mel_follows_the_audioset_frontend() -> None:
     assert frontend(torch.zeros(1, 100)).shape == (1, 1, 96, 64)  # tiled up to one patch
 
 
+def test_vggish_starts_from_tf_or_torch_initialisation() -> None:
+    torch.manual_seed(0)
+    tf_init = Vggish(VggishLstmConfig(group_channels=(8, 8, 8, 8), fc_units=(64, 64)))
+    weights = tf_init.embeddings[0].weight.detach()
+    assert weights.abs().max() <= 0.02 and 0.008 < float(weights.std()) < 0.011  # N(0, 0.01) cut at 2 std
+    assert not tf_init.features[0].bias.any()
+    torch_init = Vggish(VggishLstmConfig(group_channels=(8, 8, 8, 8), fc_units=(64, 64), vggish_init="torch"))
+    assert torch_init.features[0].bias.any() and float(torch_init.embeddings[0].weight.detach().abs().max()) > 0.02
+
+
 def test_vggish_lstm_embeds_a_sequence_of_patches() -> None:
     model = VggishLstm(replace(TINY_VGGISH, patch_hop_frames=48)).eval()
     with torch.no_grad():

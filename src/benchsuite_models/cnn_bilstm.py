@@ -12,7 +12,7 @@ Every member reads 16 kHz audio and has the same four stages:
    ``mravanelli/SincNet:dnn_models.py`` ``SincConv_fast``; ``sincnet.SincConv``
    here), then |.| as in SincNet;
 2. 1-D convolution blocks over time (Conv1d, batch norm, ReLU, max-pool 2), one
-   per entry of ``conv_channels`` (32, 64 or 128 wide in the logs);
+   per entry of ``conv_channels`` (32, 64 or 128 wide in the source logs, issue #18);
 3. a sequence model: an LSTM, uni- or bidirectional, or a transformer encoder
    (``transformer_layers``, ``transformer_heads``, ``transformer_width``);
 4. mean pooling over time and an optional DNN head (e.g. 128-128-128, with
@@ -69,7 +69,7 @@ class CnnBiLstmConfig:
     # added later: off the cell identity while at these defaults
     front_end: FrontEnd = added_field("fbank")
     # waveform / sinc front end: filters, taps, stride and max-pool of the first layer.  251 taps
-    # are SincNet's (cfg/SincNet_TIMIT.cfg cnn_len_filt); stride 20 x pool 8 = 160 samples, the
+    # are SincNet's (cfg/SincNet_TIMIT.cfg cnn_len_filt=251,5,5); stride 20 x pool 8 = 160 samples, the
     # 10 ms frame rate of the fbank front end
     front_filters: int = added_field(64)
     front_kernel_size: int = added_field(251)

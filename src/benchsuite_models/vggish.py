@@ -23,8 +23,10 @@ conv 640 + 73,856 + 295,168 + 590,080 + 1,180,160 + 2,359,808 = 4,499,712; fully
 Here the utterance's patches go through VGGish one by one, the sequence of 128-dim
 patch embeddings goes through an LSTM, the LSTM outputs are mean-pooled over time, and
 an optional DNN head gives the embedding the trainer's linear head classifies.  VGGish
-is trained from scratch, or initialised from a user's VGGish checkpoint
-(``vggish_checkpoint``) and then trained on (``freeze_vggish=False``) or frozen.
+is trained from scratch (``vggish_init``: TF's initialiser or PyTorch's defaults), or
+initialised from a user's VGGish checkpoint (``vggish_checkpoint``) and then trained on
+(``freeze_vggish=False``) or frozen.  The checkpoint's path enters the cell identity, its
+bytes do not: a file replaced under the same name is not noticed.
 
 Checkpoint key mapping (``load_vggish_weights``): our VGGish is the module ``vggish``
 with torchvggish's own layout, so a torchvggish state dict (``vggish-10086976.pth``,
@@ -51,7 +53,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 import torch
@@ -72,6 +74,7 @@ CONVS_PER_GROUP = (1, 1, 2, 2)
 TORCHVGGISH_CONV_INDICES = (0, 3, 6, 8, 11, 13)  # torchvggish make_layers(): positions of the convs
 TF_CONV_SCOPES = ("conv1", "conv2", "conv3/conv3_1", "conv3/conv3_2", "conv4/conv4_1", "conv4/conv4_2")
 TF_FC_SCOPES = ("fc1/fc1_1", "fc1/fc1_2", "fc2")
+VggishInit = Literal["tf", "torch"]
 
 
 @dataclass
@@ -92,6 +95,9 @@ class VggishLstmConfig:
     # else a torchvggish or TF-converted checkpoint file
     vggish_checkpoint: str = ""
     freeze_vggish: bool = False  # keep VGGish fixed; only the LSTM and the head learn
+    # from scratch: "tf" = vggish_slim.py's initialiser; "torch" = PyTorch's layer defaults
+    # (what torchvggish's VGG gets without pretrained weights)
+    vggish_init: VggishInit = "tf"
     # the back end over the patch embeddings
     lstm_hidden: int = 128
     lstm_layers: int = 1
@@ -183,7 +189,10 @@ class Vggish(nn.Module):
         if config.embedding_relu:
             fc.append(nn.ReLU(inplace=True))
         self.embeddings = nn.Sequential(*fc)
-        for module in self.modules():  # vggish_slim.py: weights N(0, 0.01) truncated at 2 std, biases 0
+        if config.vggish_init not in ("tf", "torch"):
+            raise ConfigError(f"vggish_init {config.vggish_init!r}: expected tf or torch")
+        for module in self.modules() if config.vggish_init == "tf" else ():
+            # vggish_slim.py: weights N(0, INIT_STDDEV = 0.01) truncated at 2 std, biases 0
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.trunc_normal_(module.weight, std=0.01, a=-0.02, b=0.02)
                 nn.init.zeros_(module.bias)
