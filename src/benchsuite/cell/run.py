@@ -18,7 +18,7 @@ import torch
 from benchsuite.training import distributed
 from benchsuite.contract import RandomStreams
 from benchsuite.contract import CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
-from benchsuite.planning.options import config_from_plain, recipe_from_plain
+from benchsuite.planning.options import DEFAULT_AUDIO_CACHE_BUDGET_GB, config_from_plain, recipe_from_plain
 from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
 from benchsuite.scoring.metrics import compute_metrics, selection_metric
 from benchsuite.scoring.inference import embeddings
@@ -28,17 +28,19 @@ from benchsuite.planning.plan import cell_id_for, open_dataset
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import command_line, now_iso, provenance
 from benchsuite.plugins.registry import Registry, get_registry
-from benchsuite.common.files import atomic_write_json
+from benchsuite.common.files import atomic_write_json, cache_dir_default
 from benchsuite.cell.directory import CellDirectories
 from benchsuite.training.checkpoints import BEST, load_checkpoint
 from benchsuite.training.device import autocast_dtype, peak_memory_mb, resolve_device
+from benchsuite.training.loading import choose_audio_cache, resolve_loader_settings
 from benchsuite.training.loop import EstimatorTrainer, Trainer, is_estimator
 from benchsuite.training.optim import make_loss
 from benchsuite.training.seeding import configure_determinism, seed_everything
 
 SCORES = "scores.txt"
 DEV_SCORES = "dev_scores.txt"
-REFERENCE_PER_SPEAKER = 20  # training utterances per speaker for the scoring mean and AS-Norm cohort
+REFERENCE_PER_SPEAKER = 20
+RUNTIME_SETTINGS = "_runtime_settings"  # how the cell ran (loader, kernels, cache), moved into provenance  # training utterances per speaker for the scoring mean and AS-Norm cohort
 
 
 def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | None = None, position: int = 1,
@@ -76,6 +78,7 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
         raise
     except Exception as exc:  # any failure becomes the cell's stored result; the matrix goes on
         body = failed_result(identity, type(exc).__name__, str(exc) or type(exc).__name__, traceback.format_exc())
+    settings = body.pop(RUNTIME_SETTINGS, None)
     result = {
         **body,
         "provenance": provenance(
@@ -86,6 +89,8 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
             identity.get("precision", "fp32"),
         ),
     }
+    if settings is not None:
+        result["provenance"]["runtime_settings"] = settings
     ranks = distributed.current()
     if ranks.active:
         result["provenance"]["distributed"] = ranks.describe(int(identity["recipe"]["batch_size"]) // ranks.world_size)
@@ -156,9 +161,8 @@ class _Cell:
         self.train_dataset = (self.eval_dataset if ident["train_dataset"] == ident["dataset"] else
                               open_dataset(registry.datasets.get(ident["train_dataset"]).spec, data[ident["train_dataset"]]))
         self.autocast = autocast_dtype(ident.get("precision", "fp32"))
-        self.pin_memory = runtime.get("pin_memory")
-        if self.pin_memory is None:
-            self.pin_memory = device.type == "cuda"
+        self.loading = resolve_loader_settings(runtime, device)
+        self.audio_cache_choices: dict[str, str] = {}  # split -> whether the cache was used, and why
 
     # ---------------------------------------------------------------- data
 
@@ -187,17 +191,23 @@ class _Cell:
         augment = self.augmentations() if train else []
         dataset_name = self.ident["train_dataset"] if from_train_dataset else self.ident["dataset"]
         source = self.train_dataset if from_train_dataset else self.eval_dataset
-        audio = audio_source(split.utterances, enabled=bool(self.runtime.get("audio_cache")),
-                             key=f"{dataset_name}-{split.name}", sample_rate=source.sample_rate,
+        key = f"{dataset_name}-{split.name}"
+        use_cache, why = choose_audio_cache(self.runtime.get("audio_cache"), split.utterances, source.sample_rate,
+                                            float(self.runtime.get("audio_cache_budget_gb",
+                                                                   DEFAULT_AUDIO_CACHE_BUDGET_GB)),
+                                            cache_dir_default())
+        self.audio_cache_choices.setdefault(key, f"{'on' if use_cache else 'off'} ({why})")
+        audio = audio_source(split.utterances, enabled=use_cache, key=key, sample_rate=source.sample_rate,
                              notice_key=dataset_name, channel=source.channel)
         dataset = WaveformDataset(split.utterances, labels, sample_rate=source.sample_rate,
                                   crop_samples=recipe.crop_samples, crop_policy=policy, seed=self.seed,
                                   augment=augment, audio=audio, notice_key=dataset_name, channel=source.channel)
         batch = recipe.batch_size if train else eval_batch_size(recipe, policy, as_list)
-        workers = int(self.runtime.get("num_workers") or 0)
+        loading = self.loading
         return make_loader(dataset, batch_size=batch, shuffle=train, seed=self.seed, as_list=as_list,
-                           drop_last=train and not as_list, num_workers=workers, pin_memory=bool(self.pin_memory),
-                           persistent_workers=bool(self.runtime.get("persistent_workers", True)))
+                           drop_last=train and not as_list, num_workers=loading.num_workers,
+                           pin_memory=loading.pin_memory, persistent_workers=loading.persistent_workers,
+                           prefetch_factor=loading.prefetch_factor)
 
     def augmentations(self) -> list:
         out = []
@@ -424,6 +434,9 @@ class _Cell:
 
 def _execute(config: dict[str, Any], cell_dir: Path, registry: Registry, device: torch.device,
              progress: Progress) -> dict[str, Any]:
-    configure_determinism(device)
+    kernels = configure_determinism(device, bool(config["runtime"].get("deterministic", True)))
     cell = _Cell(config, cell_dir, registry, device, progress)
-    return cell.run()
+    body = cell.run()
+    body[RUNTIME_SETTINGS] = {**kernels, "precision_requested": config["runtime"].get("precision_requested"),
+                              "loader": cell.loading.record(), "audio_cache": dict(cell.audio_cache_choices)}
+    return body

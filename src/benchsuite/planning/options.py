@@ -21,6 +21,11 @@ from benchsuite.plugins.registry import did_you_mean
 DATA_ENV_PREFIX = "BENCHSUITE_DATA_"
 DEVICES_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 PRECISIONS = ("fp32", "bf16", "fp16")
+# "auto" resolves to one of PRECISIONS when the plan is made (planning/hardware.py), so a cell's
+# identity always names the precision it trained in.
+PRECISION_CHOICES = ("auto", *PRECISIONS)
+# The decoded-audio cache of one split is built by default when it needs at most this much disk.
+DEFAULT_AUDIO_CACHE_BUDGET_GB = 64.0
 
 
 @dataclass
@@ -39,16 +44,19 @@ class RunOptions:
     seeds: list[int] = field(default_factory=lambda: [1])
     profile: str = "paper"
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"  # auto: bf16 on a CUDA device that has bf16 tensor cores, else fp32
     out: Path = Path("runs")
     overrides: list[str] = field(default_factory=list)  # "model.aasist.epochs=3", ...
     data: dict[str, DataSource] = field(default_factory=dict)
     train_on: str | None = None
     init_from: str | None = None
-    num_workers: int = 0
+    num_workers: int | str = "auto"  # auto: 0 on CPU; on CUDA from the cores each cell gets (training/loading.py)
     pin_memory: bool | None = None  # None = on when training on CUDA
     persistent_workers: bool = True
-    audio_cache: bool = False
+    prefetch_factor: int | None = None  # batches each worker keeps ready; None = 4 on CUDA, torch's 2 elsewhere
+    audio_cache: bool | None = None  # None = on when the split is 16-bit audio at the model's rate and fits the budget
+    audio_cache_budget_gb: float = DEFAULT_AUDIO_CACHE_BUDGET_GB
+    deterministic: bool = True  # deterministic kernels (cudnn.benchmark off); False trades bit-identity for speed
     render_report: bool = True
     report_dir: Path = Path("reports")
     command: str = ""
@@ -58,14 +66,32 @@ class RunOptions:
             raise ConfigError(f"--profile {self.profile!r}: expected one of {', '.join(PROFILES)}")
         if not DEVICES_RE.match(self.device):
             raise ConfigError(f"--device {self.device!r}: expected auto, cpu, cuda or cuda:N")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"--precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if self.precision not in PRECISION_CHOICES:
+            raise ConfigError(f"--precision {self.precision!r}: expected one of {', '.join(PRECISION_CHOICES)}")
         if not self.seeds:
             raise ConfigError("no seeds: give --seeds N (N >= 1) or --seed-list 1,2,3")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"--seed-list has repeated seeds: {self.seeds}")
-        if self.num_workers < 0:
-            raise ConfigError("--num-workers must be >= 0")
+        self.num_workers = parse_num_workers(self.num_workers)
+        if self.prefetch_factor is not None and (isinstance(self.prefetch_factor, bool)
+                                                 or not isinstance(self.prefetch_factor, int)
+                                                 or self.prefetch_factor < 1):
+            raise ConfigError(f"--prefetch {self.prefetch_factor!r}: expected a whole number of batches >= 1")
+        if not isinstance(self.audio_cache_budget_gb, (int, float)) or not self.audio_cache_budget_gb >= 0:
+            raise ConfigError(f"--audio-cache-budget {self.audio_cache_budget_gb!r}: expected gigabytes >= 0")
+
+
+def parse_num_workers(value: Any) -> int | str:
+    """``auto`` or a whole number >= 0 (from the CLI, a config file or a stored cell)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if isinstance(value, bool) or number < 0 or (isinstance(value, float) and number != value):
+        raise ConfigError(f"--num-workers {value!r}: expected auto or a whole number >= 0")
+    return number
 
 
 def parse_name_list(value: str | None, option: str) -> list[str] | None:
@@ -132,7 +158,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
     known = {"models", "select_datasets", "metrics", "seeds", "seed_list", "profile", "device", "precision", "out",
-             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache"}
+             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache",
+             "persistent_workers", "prefetch", "audio_cache_budget_gb", "deterministic"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"--config {path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")

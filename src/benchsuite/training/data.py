@@ -140,7 +140,8 @@ def _worker_init(worker_id: int) -> None:
 
 
 def make_loader(dataset: WaveformDataset, *, batch_size: int, shuffle: bool, seed: int, as_list: bool,
-                drop_last: bool, num_workers: int, pin_memory: bool, persistent_workers: bool) -> DataLoader:
+                drop_last: bool, num_workers: int, pin_memory: bool, persistent_workers: bool,
+                prefetch_factor: int | None = None) -> DataLoader:
     sampler = EpochSampler(len(dataset), seed, shuffle)
     if as_list:
         collate = collate_list
@@ -152,6 +153,7 @@ def make_loader(dataset: WaveformDataset, *, batch_size: int, shuffle: bool, see
         dataset, batch_size=batch_size, sampler=sampler, drop_last=drop_last and len(dataset) > batch_size,
         collate_fn=collate, num_workers=num_workers, pin_memory=pin_memory,
         persistent_workers=persistent_workers and num_workers > 0, worker_init_fn=_worker_init,
+        prefetch_factor=prefetch_factor if num_workers > 0 else None,
     )
 
 

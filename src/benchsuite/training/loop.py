@@ -26,6 +26,7 @@ from benchsuite.training.checkpoints import BEST, LAST, load_checkpoint, save_ch
 from benchsuite.training.device import autocast_dtype
 from benchsuite.training.optim import build_optimizer, lr_factor, make_loss, make_sample_loss
 from benchsuite.training.seeding import seed_everything
+from benchsuite.training.timing import StepTimer
 
 
 # --------------------------------------------------------------------------- the trainer
@@ -39,11 +40,37 @@ class EpochRecord:
     dev_value: float | None
     lr: float
     seconds: float
+    # where the training steps' time went (training/timing.py); checkpoints written before
+    # these fields existed resume with them empty
+    data_wait_seconds: float | None = None
+    host_to_device_seconds: float | None = None
+    compute_seconds: float | None = None
+    samples_per_second: float | None = None
 
     def row(self) -> dict[str, Any]:
+        def optional(value: float | None, digits: int) -> str:
+            return "" if value is None else f"{value:.{digits}f}"
+
         return {"epoch": self.epoch, "steps": self.steps, "train_loss": f"{self.train_loss:.6f}",
                 "dev_value": "" if self.dev_value is None else f"{self.dev_value:.6f}", "lr": f"{self.lr:.3e}",
-                "seconds": f"{self.seconds:.2f}"}
+                "seconds": f"{self.seconds:.2f}", "data_wait_s": optional(self.data_wait_seconds, 3),
+                "host_to_device_s": optional(self.host_to_device_seconds, 3),
+                "compute_s": optional(self.compute_seconds, 3),
+                "samples_per_s": optional(self.samples_per_second, 2)}
+
+
+LOG_FIELDS = ["epoch", "steps", "train_loss", "dev_value", "lr", "seconds", "data_wait_s", "host_to_device_s",
+              "compute_s", "samples_per_s"]
+
+
+def log_text(history: list[EpochRecord]) -> str:
+    """train_log.csv: one row per epoch."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    for record in history:
+        writer.writerow(record.row())
+    return out.getvalue()
 
 
 @dataclass
@@ -225,11 +252,11 @@ class Trainer:
             total_loss, count = 0.0, 0
             # train_log's lr is the one the epoch's last step used, not the next epoch's
             epoch_lr = self.optimizer.param_groups[0]["lr"]
-            for batch_index, (waves, labels, _) in enumerate(loader):
+            timer = StepTimer(self.device)
+            for batch_index, (waves, labels, _) in enumerate(timer.batches(loader)):
                 if ramp_margin:  # per iteration, as WeSpeaker's margin scheduler
                     self.head.set_epoch(epoch + batch_index / steps_per_epoch)
-                waves = waves.to(self.device, non_blocking=True)
-                labels = labels.to(self.device, non_blocking=True)
+                waves, labels = timer.to_device(waves, labels)
                 loss, value = self._training_loss(waves, labels)
                 if not math.isfinite(value):
                     raise CellFailure(
@@ -254,14 +281,17 @@ class Trainer:
                 step += 1
                 total_loss += value
                 count += 1
-                self.progress.step(epoch, recipe.epochs, batch_index, steps_per_epoch, value)
+                timer.end_step(len(labels))
+                self.progress.step(epoch, recipe.epochs, batch_index, steps_per_epoch, value, timer.epoch.note())
             if self.dist.active:
                 # one rank scores the dev split; every rank takes the same selection decisions
                 value = distributed.broadcast_value(dev_value() if self.dist.is_main else None, self.dist)
             else:
                 value = dev_value()
+            timing = timer.epoch
             record = EpochRecord(epoch + 1, step, total_loss / max(1, count), value, epoch_lr,
-                                 time.monotonic() - epoch_start)
+                                 time.monotonic() - epoch_start, timing.data_wait, timing.host_to_device,
+                                 timing.compute, timing.samples_per_second)
             history.append(record)
             improved = value is None or best["value"] is None or value < best["value"]
             if improved:
@@ -273,7 +303,8 @@ class Trainer:
             else:
                 stale_epochs += 1
             dev_text = "" if value is None else f", dev {value:.4f}{' (best)' if improved else ''}"
-            self.progress.message(f"epoch {epoch + 1}/{recipe.epochs}: train loss {record.train_loss:.4f}{dev_text}")
+            self.progress.message(f"epoch {epoch + 1}/{recipe.epochs}: train loss {record.train_loss:.4f}{dev_text}; "
+                                  f"{timing.samples_per_second:.1f} samples/s, {timing.note()}")
             if self.dist.is_main:
                 save_checkpoint(last_path, self._state(epoch + 1, step, best, history))
                 self.write_log(history)
@@ -282,13 +313,7 @@ class Trainer:
                             time.monotonic() - started, history)
 
     def write_log(self, history: list[EpochRecord]) -> None:
-        out = io.StringIO()
-        fields = ["epoch", "steps", "train_loss", "dev_value", "lr", "seconds"]
-        writer = csv.DictWriter(out, fieldnames=fields)
-        writer.writeheader()
-        for record in history:
-            writer.writerow(record.row())
-        atomic_write_text(self.checkpoint_dir.parent / "train_log.csv", out.getvalue())
+        atomic_write_text(self.checkpoint_dir.parent / "train_log.csv", log_text(history))
 
 
 class EstimatorTrainer:
@@ -327,8 +352,7 @@ class EstimatorTrainer:
         save_checkpoint(self.checkpoint_dir / LAST, state)
         seconds = time.monotonic() - started
         record = EpochRecord(1, 0, float("nan"), None, 0.0, seconds)
-        atomic_write_text(self.checkpoint_dir.parent / "train_log.csv",
-                          "epoch,steps,train_loss,dev_value,lr,seconds\n" + ",".join(str(v) for v in record.row().values()) + "\n")
+        atomic_write_text(self.checkpoint_dir.parent / "train_log.csv", log_text([record]))
         return TrainSummary(1, 1, None, None, seconds, [record])
 
 
