@@ -70,6 +70,8 @@ def run_cell(config: dict[str, Any], out_root: Path, *, progress: Progress | Non
     try:
         registry = registry or get_registry()
         device = resolve_device(config["runtime"].get("device", "auto"))
+        if device.type == "cuda":  # the peak of this cell, not of cells before it in this process
+            torch.cuda.reset_peak_memory_stats(device)
         body = _execute(config, store.cell_dir(cell_id), registry, device, progress)
         body["status"] = "done"
         body["error"] = None
