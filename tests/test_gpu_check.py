@@ -33,6 +33,9 @@ def test_gpu_check_cpu_mode_prints_the_table_and_writes_the_json(tmp_path):
     assert report["repeat"] == {"model": "aasist", "bit_identical": True}
     comparison = report["precision_comparison"]
     assert comparison["fp32"] > 0 and comparison["bf16"] > 0 and comparison["bf16_speedup"] > 0
+    assert report["determinism_cost"]["speedup_without"] > 0
+    fast = json.loads(next((tmp_path / "work" / "fast").glob("cells/*/result.json")).read_text())
+    assert fast["provenance"]["runtime_settings"]["deterministic"] is False
     assert (tmp_path / "work" / "cache" / "decoded").is_dir()  # caches stayed in the working folder
     log = next((tmp_path / "work" / "runs").glob("cells/*aasist*/train_log.csv"))
     with open(log, newline="") as handle:

@@ -13,7 +13,9 @@ including ``make install``) it
    byte (GPU determinism);
 4. trains the AASIST cell again at the other precision (fp32 vs bf16) and reports
    the bf16 speed-up of the training samples/s;
-5. prints one table and writes it as JSON to ``$BENCHSUITE_GPU_CHECK_JSON``
+5. trains it once more with ``--no-deterministic`` (cudnn.benchmark on): the
+   samples/s that determinism costs;
+6. prints one table and writes it as JSON to ``$BENCHSUITE_GPU_CHECK_JSON``
    (default ``WORK/gpu-check.json``).
 
 Without a GPU it runs the same steps on CPU with a tiny corpus and the paper recipe
@@ -206,6 +208,22 @@ def run_check(work: Path, mode: str) -> dict[str, Any]:
     else:
         report["failures"].append(f"the {other} run of {REPEATED} failed (exit code {code})")
     report["precision_comparison"] = comparison
+
+    started = time.monotonic()
+    shutil.rmtree(work / "fast", ignore_errors=True)
+    code = benchsuite(*common, "--models", REPEATED, "--no-deterministic", "--out", str(work / "fast"), *alone)
+    steps["no_deterministic"] = time.monotonic() - started
+    fast_cells = cell_dirs(work / "fast")
+    determinism: dict[str, Any] = {"model": REPEATED, "deterministic": None, "not_deterministic": None,
+                                   "speedup_without": None}
+    if code == 0 and REPEATED in fast_cells and REPEATED in main_cells:
+        determinism["deterministic"] = cell_figures(main_cells[REPEATED]).get("samples_per_s")
+        determinism["not_deterministic"] = cell_figures(fast_cells[REPEATED]).get("samples_per_s")
+        if determinism["deterministic"] and determinism["not_deterministic"]:
+            determinism["speedup_without"] = round(determinism["not_deterministic"] / determinism["deterministic"], 3)
+    else:
+        report["failures"].append(f"the --no-deterministic run of {REPEATED} failed (exit code {code})")
+    report["determinism_cost"] = determinism
     report["steps_seconds"] = {k: round(v, 1) for k, v in steps.items()}
     return report
 
@@ -217,18 +235,21 @@ def table(report: dict[str, Any]) -> str:
     lines = [f"gpu-check ({report['mode']} mode, {report['device_name']}, torch {report['torch']}): "
              f"synth-la {report['corpus']['train']}/{report['corpus']['dev']}/{report['corpus']['eval']}",
              f"{'model':<9} {'precision':<9} {'samples/s':>10} {'GPU util %':>10} {'data wait':>9} "
-             f"{memory:>12} {'repeat identical':>16} {'bf16 speed-up':>13}"]
+             f"{memory:>12} {'repeat identical':>16} {'bf16 speed-up':>13} {'non-det. speed-up':>17}"]
     comparison = report.get("precision_comparison") or {}
+    determinism = report.get("determinism_cost") or {}
     for name, row in sorted((report.get("models") or {}).items()):
         repeat = report["repeat"]["bit_identical"] if name == report["repeat"]["model"] else None
         speedup = comparison.get("bf16_speedup") if name == comparison.get("model") else None
+        fast = determinism.get("speedup_without") if name == determinism.get("model") else None
         wait = row.get("data_wait_fraction")
         lines.append(
             f"{name:<9} {str(row.get('precision')):<9} {row.get('samples_per_s', 0):>10.1f} "
             f"{'n/a' if util.get('mean_utilisation_pct') is None else util['mean_utilisation_pct']:>10} "
             f"{'n/a' if wait is None else f'{100 * wait:.1f} %':>9} {row.get('peak_memory_mb') or 0:>12.0f} "
             f"{'-' if repeat is None else ('yes' if repeat else 'NO'):>16} "
-            f"{'-' if speedup is None else f'{speedup:.2f}x':>13}")
+            f"{'-' if speedup is None else f'{speedup:.2f}x':>13} "
+            f"{'-' if fast is None else f'{fast:.2f}x':>17}")
     lines.append("steps (s): " + ", ".join(f"{k} {v}" for k, v in (report.get("steps_seconds") or {}).items()))
     for failure in report.get("failures", []):
         lines.append(f"FAILED: {failure}")

@@ -200,7 +200,7 @@ class _Cell:
                                             cache_dir_default())
         self.audio_cache_choices.setdefault(key, f"{'on' if use_cache else 'off'} ({why})")
         audio = audio_source(split.utterances, enabled=use_cache, key=key, sample_rate=source.sample_rate,
-                             notice_key=dataset_name, channel=source.channel)
+                             notice_key=dataset_name, channel=source.channel, workers=self.loading.num_workers)
         dataset = WaveformDataset(split.utterances, labels, sample_rate=source.sample_rate,
                                   crop_samples=recipe.crop_samples, crop_policy=policy, seed=self.seed,
                                   augment=augment, audio=audio, notice_key=dataset_name, channel=source.channel)

@@ -165,8 +165,10 @@ def eval_batch_size(recipe: Recipe, policy: str, as_list: bool) -> int:
 
 
 def audio_source(utterances: Sequence[Utterance], *, enabled: bool, key: str, sample_rate: int,
-                 notice_key: str | None, channel: int | None = None) -> Callable[[int], np.ndarray] | None:
-    """The decoded-audio cache when enabled (built once per split, reused by every model and seed)."""
+                 notice_key: str | None, channel: int | None = None,
+                 workers: int = 0) -> Callable[[int], np.ndarray] | None:
+    """The decoded-audio cache when enabled (built once per split, by ``workers`` decoding
+    processes when there are many files, and reused by every model and seed)."""
     if not enabled:
         return None
     from benchsuite.training.audio_cache import DecodedAudioCache
@@ -174,5 +176,6 @@ def audio_source(utterances: Sequence[Utterance], *, enabled: bool, key: str, sa
     cache = DecodedAudioCache.build_or_open(
         cache_dir_default() / "decoded", key if channel is None else f"{key}-channel{channel}", utterances,
         sample_rate, functools.partial(read_audio, sample_rate=sample_rate, channel=channel, notice_key=notice_key),
+        workers=workers,
     )
     return cache.waveform
