@@ -165,6 +165,7 @@ class _Cell:
         self.autocast = autocast_dtype(ident.get("precision", "fp32"))
         self.loading = resolve_loader_settings(runtime, device)
         self.audio_cache_choices: dict[str, str] = {}  # split -> whether the cache was used, and why
+        self._cache_decisions: dict[tuple[str, int], tuple[bool, str]] = {}
 
     # ---------------------------------------------------------------- data
 
@@ -194,10 +195,12 @@ class _Cell:
         dataset_name = self.ident["train_dataset"] if from_train_dataset else self.ident["dataset"]
         source = self.train_dataset if from_train_dataset else self.eval_dataset
         key = f"{dataset_name}-{split.name}"
-        use_cache, why = choose_audio_cache(self.runtime.get("audio_cache"), split.utterances, source.sample_rate,
-                                            float(self.runtime.get("audio_cache_budget_gb",
-                                                                   DEFAULT_AUDIO_CACHE_BUDGET_GB)),
-                                            cache_dir_default())
+        decided = (key, len(split.utterances))  # a split's loaders (train, then dev scoring) decide once
+        if decided not in self._cache_decisions:
+            self._cache_decisions[decided] = choose_audio_cache(
+                self.runtime.get("audio_cache"), split.utterances, source.sample_rate,
+                float(self.runtime.get("audio_cache_budget_gb", DEFAULT_AUDIO_CACHE_BUDGET_GB)), cache_dir_default())
+        use_cache, why = self._cache_decisions[decided]
         self.audio_cache_choices.setdefault(key, f"{'on' if use_cache else 'off'} ({why})")
         audio = audio_source(split.utterances, enabled=use_cache, key=key, sample_rate=source.sample_rate,
                              notice_key=dataset_name, channel=source.channel, workers=self.loading.num_workers)
