@@ -154,3 +154,8 @@ def test_data_command_refuses_an_unknown_size(tmp_path):
     done = run_cli("data", "synth-la", "--out", str(tmp_path / "la"), "--size", "huge")
     assert done.returncode == 2 and "expected one of asvspoof2019" in done.stderr
     assert not (tmp_path / "la").exists()
+
+
+def test_run_refuses_a_bad_worker_count_before_planning(tmp_path):
+    done = run_cli("run", "--models", "tiny-cnn", "--num-workers", "lots", "--out", str(tmp_path / "runs"))
+    assert done.returncode == 2 and "--num-workers 'lots': expected auto or a whole number >= 0" in done.stderr

@@ -161,7 +161,9 @@ def run_check(work: Path, mode: str) -> dict[str, Any]:
               "--seeds", "1", "--set", "recipe.epochs=1", "--no-report"]
     if not gpu:
         common += ["--device", "cpu", "--quiet"] + [a for s in CPU_SETS for a in ("--set", s)]
-    pool = ["--executor", "pool"] + (["--cells-per-gpu", "2"] if gpu else ["--jobs", "2", "--threads", "1"])
+    # --gpus 0: the pool would otherwise spread the two cells over two GPUs where there are several
+    pool = ["--executor", "pool"] + (["--gpus", "0", "--cells-per-gpu", "2"] if gpu else
+                                     ["--jobs", "2", "--threads", "1"])
     # CPU results are bit-identical only at equal thread counts: the repeat uses the pool's one thread
     alone = [] if gpu else ["--threads", "1"]
 

@@ -7,6 +7,12 @@ host-to-device copy is asynchronous on CUDA (pinned memory, ``non_blocking``), s
 it is timed with CUDA events around it and read only after the step's own
 synchronisation (the loss is read back every step), adding no synchronisation
 of its own; on CPU it is host time.  ``compute`` is the rest of the step.
+
+On CUDA the host synchronises once a step, when it reads the loss after the
+forward pass; the backward pass and optimiser step then run while the host
+already waits for the next batch.  So ``data wait`` is the host's wait, an upper
+bound on the time the GPU stood idle for data, and ``compute`` holds the GPU work
+the host waited for at the next step's loss.  The per-epoch totals are exact.
 """
 from __future__ import annotations
 
