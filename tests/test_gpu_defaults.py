@@ -92,6 +92,14 @@ def test_audio_cache_is_on_by_default_only_where_it_is_lossless_and_fits(tmp_pat
     assert not on and "8000 Hz" in why
     assert choose_audio_cache(True, _files(tmp_path / "f2", "FLOAT"), 16000, 0.0, tmp_path) == (True, "asked for")
     assert choose_audio_cache(False, pcm16, 16000, 64.0, tmp_path) == (False, "turned off")
+    # a cache an earlier cell built is used without reading every header again
+    from benchsuite.common.audio import read_audio
+    from benchsuite.training.audio_cache import DecodedAudioCache
+
+    assert not DecodedAudioCache.exists(tmp_path / "cache", "k", pcm16, 16000)
+    DecodedAudioCache.build_or_open(tmp_path / "cache", "k", pcm16, 16000, read_audio)
+    assert DecodedAudioCache.exists(tmp_path / "cache", "k", pcm16, 16000)
+    assert choose_audio_cache(None, pcm16, 16000, 0.0, tmp_path, built=True) == (True, "auto: built by an earlier cell")
 
 
 def test_no_deterministic_turns_deterministic_kernels_off_and_says_so():

@@ -19,7 +19,9 @@ from benchsuite.training import distributed
 from benchsuite.contract import RandomStreams
 from benchsuite.contract import CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
 from benchsuite.planning.options import DEFAULT_AUDIO_CACHE_BUDGET_GB, config_from_plain, recipe_from_plain
-from benchsuite.training.data import WaveformDataset, audio_source, eval_batch_size, labels_for, make_loader, subset
+from benchsuite.training.audio_cache import DecodedAudioCache
+from benchsuite.training.data import (WaveformDataset, audio_cache_key, audio_source, decoded_cache_dir, eval_batch_size,
+                                      labels_for, make_loader, subset)
 from benchsuite.scoring.metrics import compute_metrics, selection_metric
 from benchsuite.scoring.inference import embeddings
 from benchsuite.cell.results import describe_identity, failed_result
@@ -28,7 +30,7 @@ from benchsuite.planning.plan import cell_id_for, open_dataset
 from benchsuite.common.progress import Progress
 from benchsuite.common.provenance import command_line, now_iso, provenance
 from benchsuite.plugins.registry import Registry, get_registry
-from benchsuite.common.files import atomic_write_json, cache_dir_default
+from benchsuite.common.files import atomic_write_json
 from benchsuite.cell.directory import CellDirectories
 from benchsuite.training.checkpoints import BEST, load_checkpoint
 from benchsuite.training.device import autocast_dtype, peak_memory_mb, resolve_device
@@ -197,9 +199,12 @@ class _Cell:
         key = f"{dataset_name}-{split.name}"
         decided = (key, len(split.utterances))  # a split's loaders (train, then dev scoring) decide once
         if decided not in self._cache_decisions:
+            built = DecodedAudioCache.exists(decoded_cache_dir(), audio_cache_key(key, source.channel),
+                                             split.utterances, source.sample_rate)
             self._cache_decisions[decided] = choose_audio_cache(
                 self.runtime.get("audio_cache"), split.utterances, source.sample_rate,
-                float(self.runtime.get("audio_cache_budget_gb", DEFAULT_AUDIO_CACHE_BUDGET_GB)), cache_dir_default())
+                float(self.runtime.get("audio_cache_budget_gb", DEFAULT_AUDIO_CACHE_BUDGET_GB)), decoded_cache_dir(),
+                built)
         use_cache, why = self._cache_decisions[decided]
         self.audio_cache_choices.setdefault(key, f"{'on' if use_cache else 'off'} ({why})")
         audio = audio_source(split.utterances, enabled=use_cache, key=key, sample_rate=source.sample_rate,

@@ -118,6 +118,15 @@ class DecodedAudioCache:
         return cache
 
     @classmethod
+    def exists(cls, cache_dir: Path, key: str, utterances: Sequence[Utterance], sample_rate: int) -> bool:
+        """Whether the cache of exactly these files is built (a stat of each file, no decoding)."""
+        try:
+            name = f"{_safe_key(key)}-{corpus_hash(utterances, sample_rate)}"
+        except DataError:
+            return False
+        return (Path(cache_dir) / name / META_FILE).is_file()
+
+    @classmethod
     def _build(cls, folder: Path, key: str, utterances: Sequence[Utterance], sample_rate: int,
                read: Callable[[Path], np.ndarray], workers: int = 0) -> None:
         work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".building", dir=folder.parent))

@@ -8,6 +8,7 @@ was resumed mid-way.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -164,6 +165,14 @@ def eval_batch_size(recipe: Recipe, policy: str, as_list: bool) -> int:
     return recipe.eval_batch_size or recipe.batch_size
 
 
+def decoded_cache_dir() -> Path:
+    return cache_dir_default() / "decoded"
+
+
+def audio_cache_key(key: str, channel: int | None) -> str:
+    return key if channel is None else f"{key}-channel{channel}"
+
+
 def audio_source(utterances: Sequence[Utterance], *, enabled: bool, key: str, sample_rate: int,
                  notice_key: str | None, channel: int | None = None,
                  workers: int = 0) -> Callable[[int], np.ndarray] | None:
@@ -174,7 +183,7 @@ def audio_source(utterances: Sequence[Utterance], *, enabled: bool, key: str, sa
     from benchsuite.training.audio_cache import DecodedAudioCache
 
     cache = DecodedAudioCache.build_or_open(
-        cache_dir_default() / "decoded", key if channel is None else f"{key}-channel{channel}", utterances,
+        decoded_cache_dir(), audio_cache_key(key, channel), utterances,
         sample_rate, functools.partial(read_audio, sample_rate=sample_rate, channel=channel, notice_key=notice_key),
         workers=workers,
     )

@@ -96,10 +96,13 @@ def decoded_cache_bytes(utterances: Sequence[Utterance], sample_rate: int) -> tu
 
 
 def choose_audio_cache(requested: bool | None, utterances: Sequence[Utterance], sample_rate: int,
-                       budget_gb: float, cache_dir: Path) -> tuple[bool, str]:
-    """Whether to use the decoded-audio cache for one split, and why (for provenance)."""
+                       budget_gb: float, cache_dir: Path, built: bool = False) -> tuple[bool, str]:
+    """Whether to use the decoded-audio cache for one split, and why (for provenance).
+    ``built``: the cache of these files exists already (an earlier cell chose it)."""
     if requested is not None:
         return bool(requested), "asked for" if requested else "turned off"
+    if built:
+        return True, "auto: built by an earlier cell"
     size, why_not = decoded_cache_bytes(utterances, sample_rate)
     if size is None:
         return False, f"auto: not lossless ({why_not})"
