@@ -41,3 +41,16 @@ def test_gpu_check_cpu_mode_prints_the_table_and_writes_the_json(tmp_path):
     with open(log, newline="") as handle:
         row = next(csv.DictReader(handle))
     assert float(row["data_wait_s"]) >= 0 and float(row["compute_s"]) > 0 and float(row["samples_per_s"]) > 0
+
+
+def test_gpu_utilisation_is_averaged_over_the_busy_span(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "tools"))
+    import gpu_check
+
+    sampler = gpu_check.GpuSampler()
+    sampler.samples = [(0, 10), (50, 900), (70, 1200), (0, 900), (60, 1000), (0, 10)]
+    summary = sampler.summary()
+    assert summary["mean_utilisation_pct"] == 45.0 and summary["mean_over_run_pct"] == 30.0
+    assert summary["max_utilisation_pct"] == 70 and summary["max_memory_used_mib"] == 1200
+    sampler.samples = []
+    assert sampler.summary()["mean_utilisation_pct"] is None

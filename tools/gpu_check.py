@@ -95,11 +95,17 @@ class GpuSampler:
             self._stop.wait(0.5)
 
     def summary(self) -> dict[str, Any]:
-        if not self.samples:
-            return {"mean_utilisation_pct": None, "max_utilisation_pct": None, "samples": 0}
+        """The mean from the first busy sample to the last (start-up, cache building and the
+        cells' ends leave the GPU idle and would dilute it) and over the whole run."""
         utils = [u for u, _ in self.samples]
-        return {"mean_utilisation_pct": round(sum(utils) / len(utils), 1), "max_utilisation_pct": max(utils),
-                "samples": len(utils)}
+        busy = [i for i, u in enumerate(utils) if u > 0]
+        if not busy:
+            return {"mean_utilisation_pct": None, "mean_over_run_pct": None, "max_utilisation_pct": None,
+                    "max_memory_used_mib": None, "samples": len(utils)}
+        span = utils[busy[0]:busy[-1] + 1]
+        return {"mean_utilisation_pct": round(sum(span) / len(span), 1),
+                "mean_over_run_pct": round(sum(utils) / len(utils), 1), "max_utilisation_pct": max(utils),
+                "max_memory_used_mib": max(m for _, m in self.samples), "samples": len(utils)}
 
 
 def cell_dirs(store: Path) -> dict[str, Path]:
