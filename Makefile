@@ -12,7 +12,7 @@ LOCK_VENV := .lock-venv
 # 15 minutes on 2 CPU cores; every stored result says it ran the quick profile.
 RUN_ARGS ?= --models aasist-l,lfcc-lcnn,lfcc-gmm --datasets synth-la --seeds 2 --profile quick
 
-.PHONY: run test benchmark install lock clean recipes
+.PHONY: run test benchmark gpu-check install lock clean recipes
 
 # The lock is a constraints file: it fixes the version of everything pip installs, and the build
 # runs without isolation so that setuptools comes from the lock too, not from the index of the day.
@@ -37,6 +37,11 @@ recipes: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-enable -q
+
+# Installs, then proves the GPU path in about 8 minutes on one H100-class GPU (CPU mode with a tiny
+# corpus where there is none); the table goes to $BENCHSUITE_GPU_CHECK_JSON (default gpu-check/gpu-check.json).
+gpu-check: $(STAMP)
+	$(BIN)/python tools/gpu_check.py --work gpu-check
 
 # Resolve pyproject.toml's ranges afresh in a throw-away venv and pin the result.
 lock:

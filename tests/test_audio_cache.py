@@ -188,3 +188,17 @@ def test_resampled_corpus_uses_the_reader(tmp_path: Path) -> None:
     cache = DecodedAudioCache.build_or_open(tmp_path / "cache", "rs", utterances, 16000,
                                             lambda p: read_audio(p, 16000))
     assert len(cache.waveform(0)) == 800 and cache.sample_rate == 16000
+
+
+def test_parallel_build_writes_the_same_cache(tmp_path: Path, monkeypatch) -> None:
+    import functools
+
+    from benchsuite.training import audio_cache
+
+    utterances = flac_corpus(tmp_path / "audio", count=12)
+    read = functools.partial(read_audio, sample_rate=16000)
+    serial = DecodedAudioCache.build_or_open(tmp_path / "serial", "k", utterances, 16000, read)
+    monkeypatch.setattr(audio_cache, "PARALLEL_MIN_FILES", 4)
+    parallel = DecodedAudioCache.build_or_open(tmp_path / "parallel", "k", utterances, 16000, read, workers=2)
+    assert (serial.folder / SAMPLES_FILE).read_bytes() == (parallel.folder / SAMPLES_FILE).read_bytes()
+    assert np.array_equal(serial.offsets, parallel.offsets)

@@ -112,7 +112,7 @@ def test_probe_zero_length_flac_is_caught_before_training(registry, tiny_la, tmp
     ("seeds: zero\n", "seeds: 'zero'; expected an integer >= 1"),
     ("set: [1, 2]\n", "set: [1, 2]; expected a mapping of KEY: VALUE"),
     ("datasets: [synth-la]\n", "to choose datasets as --datasets does, use select_datasets"),
-    ("num_workers: many\n", "num_workers: 'many'; expected an integer >= 0"),
+    ("num_workers: many\n", "num_workers: 'many'; expected auto or an integer >= 0"),
     ("modles: [x]\n", "unknown key(s) modles. Did you mean 'models'?"),
 ])
 def test_probe_config_file_of_the_wrong_shape_is_refused_naming_the_key(tmp_path, content, expected):

@@ -103,7 +103,7 @@ def test_family_options_are_checked_when_the_matrix_is_planned(monkeypatch, tiny
 
     cells = plan("model.cnn-bilstm.dnn_layers=3", "model.cnn-lstm.front_end=sinc",
                  "model.cnn-lstm.sequence_model=transformer", "model.vggish-lstm.dnn_units=[]")
-    configs = {cell.identity["model"]: cell.identity["model_config"] for cell in cells}
+    configs = {cell.identity.model: cell.identity.model_config for cell in cells}
     assert configs["cnn-bilstm"]["dnn_layers"] == 3 and "front_end" not in configs["cnn-bilstm"]
     assert (configs["cnn-lstm"]["front_end"], configs["cnn-lstm"]["sequence_model"]) == ("sinc", "transformer")
     assert configs["vggish-lstm"]["dnn_units"] == []

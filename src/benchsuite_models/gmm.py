@@ -242,10 +242,11 @@ def kmeans_plus_plus(frames: torch.Tensor, components: int, rng: np.random.Gener
     norms = frames.square().sum(1)
     chosen = [int(rng.integers(count))]
     nearest = (norms - 2 * (frames @ frames[chosen[0]]) + norms[chosen[0]]).clamp_min(0)
-    # uniform draws up front: one host-device exchange per centre (the chosen index)
-    draws = torch.from_numpy(rng.random(components)).to(frames.device, frames.dtype)
+    draws = torch.from_numpy(rng.random(components)).to(frames.dtype)  # uniform draws up front
     for k in range(1, components):
-        cumulative = torch.cumsum(nearest, 0)
+        # A floating-point cumsum has no deterministic CUDA kernel, so the cumulative sum is
+        # taken on the host (the same sums as on CPU): one copy of the distances per centre.
+        cumulative = torch.cumsum(nearest.cpu(), 0)
         if float(cumulative[-1]) <= 0:  # fewer distinct frames than components
             index = int(rng.integers(count))
         else:

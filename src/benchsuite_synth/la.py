@@ -125,6 +125,28 @@ class SynthLaSizes:
 
 SIZE_OPTIONS = tuple(f.name for f in fields(SynthLaSizes))
 
+# Named sizes for ``benchsuite data synth-la --size NAME``.  ``asvspoof2019`` has the
+# utterance counts of the ASVspoof 2019 LA CM protocols (25,380 / 24,844 / 71,237 and
+# 20 / 20 / 67 speakers; shared/notes/FACTS.md section 2.1) and 1-8 s utterances
+# (log-uniform: mean 3.37 s, median 2.83 s; an assumption of 2019-LA-like lengths, not
+# measured on the real corpus).  One bona fide fraction serves every split: 10.2 % gives
+# 2,589 / 2,534 / 7,266 bona fide against the real 2,580 / 2,548 / 7,355.  It is for
+# full-scale throughput and memory tests, not for accuracy.
+SIZE_PRESETS: dict[str, dict[str, Any]] = {
+    "asvspoof2019": {"train": 25_380, "dev": 24_844, "eval": 71_237, "bonafide_fraction": 0.102,
+                     "speakers_train": 20, "speakers_dev": 20, "speakers_eval": 67,
+                     "min_seconds": 1.0, "max_seconds": 8.0},
+}
+
+
+def preset_sizes(size: str | None, sizes: Mapping[str, Any]) -> dict[str, Any]:
+    """The size options of preset ``size`` (None: none) with the explicit ``sizes`` on top."""
+    if size is None:
+        return dict(sizes)
+    if size not in SIZE_PRESETS:
+        raise ConfigError(f"synth-la --size {size!r}: expected one of {', '.join(sorted(SIZE_PRESETS))}")
+    return {**SIZE_PRESETS[size], **sizes}
+
 
 # --------------------------------------------------------------------------- artefacts
 # Each works on an STFT (complex64 [frames, bins]) unless it says otherwise.
@@ -596,11 +618,13 @@ def _write_chunk(job: tuple[int, str, list[Item]]) -> None:
         v.write_flac(Path(root) / AUDIO_DIR[item.split] / "flac" / f"{item.utt_id}.flac", synthesise(seed, item))
 
 
-def generate_synth_la(out_dir: Path, *, seed: int = 0, workers: int | None = None, **sizes: Any) -> Path:
+def generate_synth_la(out_dir: Path, *, seed: int = 0, workers: int | None = None, size: str | None = None,
+                      **sizes: Any) -> Path:
     """Write synth-la to ``out_dir`` in the ASVspoof 2019 LA layout and return ``out_dir``.
 
     ``sizes`` are :class:`SynthLaSizes` fields (``train``, ``dev``, ``eval``,
-    ``bonafide_fraction``, ``speakers_*``, ``min_seconds``, ``max_seconds``).
+    ``bonafide_fraction``, ``speakers_*``, ``min_seconds``, ``max_seconds``);
+    ``size`` names a preset of :data:`SIZE_PRESETS` that explicit ``sizes`` amend.
     The same seed and sizes give byte-identical files whatever ``workers`` is.
     An existing ``out_dir`` holding the same corpus is reused; concurrent callers
     wait for one generation (see :func:`.voice.build_corpus`)."""
@@ -621,7 +645,7 @@ def generate_synth_la(out_dir: Path, *, seed: int = 0, workers: int | None = Non
                 **asv}
 
     return v.generate_corpus(out_dir, generator=GENERATOR, version=GENERATOR_VERSION, manifest=MANIFEST,
-                             sizes_class=SynthLaSizes, seed=seed, sizes=sizes, write=write)
+                             sizes_class=SynthLaSizes, seed=seed, sizes=preset_sizes(size, sizes), write=write)
 
 
 def cache_dir(seed: int = 0, **sizes: Any) -> Path:

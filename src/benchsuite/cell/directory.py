@@ -190,6 +190,10 @@ class CellDirectories:
     def record_invocation(self, record: dict) -> Path:
         stamp = record.get("start", "").replace(":", "").replace("-", "") or "unknown"
         path = self.root / "invocations" / f"{stamp}-{os.getpid()}.json"
+        serial = 1
+        while path.exists():  # two runs of one process in the same second keep both records
+            serial += 1
+            path = self.root / "invocations" / f"{stamp}-{os.getpid()}-{serial}.json"
         atomic_write_json(path, record)
         return path
 

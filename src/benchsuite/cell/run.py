@@ -18,9 +18,10 @@ import torch
 from benchsuite.training import distributed
 from benchsuite.contract import RandomStreams
 from benchsuite.contract import CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
-from benchsuite.planning.options import config_from_plain, recipe_from_plain
-from benchsuite.training.data import (WaveformDataset, audio_source, eval_batch_size, every_nth_of_class, labels_for,
-                                      make_loader, subset)
+from benchsuite.planning.options import DEFAULT_AUDIO_CACHE_BUDGET_GB, config_from_plain, recipe_from_plain
+from benchsuite.training.audio_cache import DecodedAudioCache
+from benchsuite.training.data import (WaveformDataset, audio_cache_key, audio_source, decoded_cache_dir, eval_batch_size,
+                                      every_nth_of_class, labels_for, make_loader, subset)
 from benchsuite.training.data_knobs import DataKnobs, per_speaker
 from benchsuite.scoring.metrics import compute_metrics, selection_metric
 from benchsuite.scoring.inference import embeddings
@@ -34,6 +35,7 @@ from benchsuite.plugins.registry import Registry, get_registry
 from benchsuite.cell.directory import CellDirectories, running_elsewhere
 from benchsuite.training.checkpoints import BEST, load_checkpoint
 from benchsuite.training.device import autocast_dtype, peak_memory_mb, resolve_device
+from benchsuite.training.loading import choose_audio_cache, resolve_loader_settings
 from benchsuite.training.loop import EstimatorTrainer, Trainer, is_estimator
 from benchsuite.training.optim import make_loss
 from benchsuite.training.seeding import configure_determinism, seed_everything
@@ -41,6 +43,7 @@ from benchsuite.training.seeding import configure_determinism, seed_everything
 SCORES = "scores.txt"
 DEV_SCORES = "dev_scores.txt"
 REFERENCE_PER_SPEAKER = 20  # training utterances per speaker for the scoring mean and AS-Norm cohort
+RUNTIME_SETTINGS = "_runtime_settings"  # how the cell ran (loader, kernels, cache), moved into provenance
 
 
 def run_cell(config: CellConfig | Mapping[str, Any], out_root: Path, *, progress: Progress | None = None,
@@ -84,6 +87,8 @@ def _run_cell(config: CellConfig, out_root: Path, *, progress: Progress, positio
     try:
         registry = registry or get_registry()
         device = resolve_device(config.runtime.device)
+        if device.type == "cuda":  # the peak of this cell, not of cells before it in this process
+            torch.cuda.reset_peak_memory_stats(device)
         body = _execute(config, store.cell_dir(cell_id), registry, device, progress)
         body["status"] = "done"
         body["error"] = None
@@ -92,6 +97,7 @@ def _run_cell(config: CellConfig, out_root: Path, *, progress: Progress, positio
         raise
     except Exception as exc:  # any failure becomes the cell's stored result; the matrix goes on
         body = failed_result(identity, type(exc).__name__, str(exc) or type(exc).__name__, traceback.format_exc())
+    settings = body.pop(RUNTIME_SETTINGS, None)
     result = {
         **body,
         "provenance": provenance(
@@ -100,6 +106,8 @@ def _run_cell(config: CellConfig, out_root: Path, *, progress: Progress, positio
             config.runtime.command or command_line(), identity.plugin_tags(), identity.precision,
         ),
     }
+    if settings is not None:
+        result["provenance"]["runtime_settings"] = settings
     ranks = distributed.current()
     if ranks.active:
         result["provenance"]["distributed"] = ranks.describe(recipe_from_plain(identity.recipe).batch_size
@@ -175,9 +183,9 @@ class _Cell:
         self.train_dataset = (self.eval_dataset if ident.train_dataset == ident.dataset else
                               open_dataset(registry.datasets.get(ident.train_dataset).spec, data[ident.train_dataset]))
         self.autocast = autocast_dtype(ident.precision)
-        self.pin_memory = runtime.pin_memory
-        if self.pin_memory is None:
-            self.pin_memory = device.type == "cuda"
+        self.loading = resolve_loader_settings(runtime.to_plain(), device)
+        self.audio_cache_choices: dict[str, str] = {}  # split -> whether the cache was used, and why
+        self._cache_decisions: dict[tuple[str, int], tuple[bool, str]] = {}
         self.knobs: DataKnobs | None = None  # set from the training split in run()
 
     # ---------------------------------------------------------------- data
@@ -209,17 +217,28 @@ class _Cell:
         augment = (self.augmentations() if train else []) + (self.knobs.transforms(train) if self.knobs else [])
         dataset_name = self.ident.train_dataset if from_train_dataset else self.ident.dataset
         source = self.train_dataset if from_train_dataset else self.eval_dataset
-        audio = audio_source(split.utterances, enabled=self.runtime.audio_cache,
-                             key=f"{dataset_name}-{split.name}", sample_rate=source.sample_rate,
-                             notice_key=dataset_name, channel=source.channel)
+        key = f"{dataset_name}-{split.name}"
+        decided = (key, len(split.utterances))  # a split's loaders (train, then dev scoring) decide once
+        if decided not in self._cache_decisions:
+            built = DecodedAudioCache.exists(decoded_cache_dir(), audio_cache_key(key, source.channel),
+                                             split.utterances, source.sample_rate)
+            self._cache_decisions[decided] = choose_audio_cache(
+                self.runtime.audio_cache, split.utterances, source.sample_rate,
+                float(self.runtime.audio_cache_budget_gb or DEFAULT_AUDIO_CACHE_BUDGET_GB), decoded_cache_dir(),
+                built)
+        use_cache, why = self._cache_decisions[decided]
+        self.audio_cache_choices.setdefault(key, f"{'on' if use_cache else 'off'} ({why})")
+        audio = audio_source(split.utterances, enabled=use_cache, key=key, sample_rate=source.sample_rate,
+                             notice_key=dataset_name, channel=source.channel, workers=self.loading.num_workers)
         dataset = WaveformDataset(split.utterances, labels, sample_rate=source.sample_rate,
                                   crop_samples=recipe.crop_samples, crop_policy=policy, seed=self.seed,
                                   augment=augment, audio=audio, notice_key=dataset_name, channel=source.channel)
         batch = recipe.batch_size if train else eval_batch_size(recipe, policy, as_list)
-        workers = int(self.runtime.num_workers or 0)
+        loading = self.loading
         return make_loader(dataset, batch_size=batch, shuffle=train, seed=self.seed, as_list=as_list,
-                           drop_last=train and not as_list, num_workers=workers, pin_memory=bool(self.pin_memory),
-                           persistent_workers=self.runtime.persistent_workers)
+                           drop_last=train and not as_list, num_workers=loading.num_workers,
+                           pin_memory=loading.pin_memory, persistent_workers=loading.persistent_workers,
+                           prefetch_factor=loading.prefetch_factor)
 
     def augmentations(self) -> list:
         out = []
@@ -482,6 +501,9 @@ class _Cell:
 
 def _execute(config: CellConfig, cell_dir: Path, registry: Registry, device: torch.device,
              progress: Progress) -> dict[str, Any]:
-    configure_determinism(device)
+    kernels = configure_determinism(device, bool(config.runtime.deterministic))
     cell = _Cell(config, cell_dir, registry, device, progress)
-    return cell.run()
+    body = cell.run()
+    body[RUNTIME_SETTINGS] = {**kernels, "precision_requested": config.runtime.precision_requested,
+                              "loader": cell.loading.record(), "audio_cache": dict(cell.audio_cache_choices)}
+    return body

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,18 @@ def _generator_command(spec: Any) -> click.Command:
     @click.option("--seed", type=int, default=0, show_default=True, help="Generator seed (same seed, same corpus).")
     @click.option("--set", "options", multiple=True, metavar="KEY=VALUE",
                   help="Generator option, e.g. train=600 (see `benchsuite list datasets`). Repeatable.")
-    def generate(out: Path, seed: int, options: tuple[str, ...]) -> None:
-        path = spec.generate(out, seed=seed, **_key_values(options))
-        click.echo(f"{spec.name} written to {Path(path).resolve()}")
+    @click.option("--size", help="A named size whose options --set amends (synth-la: asvspoof2019, the 2019 LA "
+                  "counts and 1-8 s utterances).")
+    @click.option("--workers", type=click.IntRange(min=1),
+                  help="Generation processes (default: every core this process may use); the files do not "
+                       "depend on it.")
+    def generate(out: Path, seed: int, options: tuple[str, ...], size: str | None, workers: int | None) -> None:
+        from benchsuite.execution.pool import available_cores
+
+        extra = {"size": size} if size is not None else {}
+        started = time.monotonic()
+        path = spec.generate(out, seed=seed, workers=workers or available_cores(), **extra, **_key_values(options))
+        click.echo(f"{spec.name} written to {Path(path).resolve()} in {time.monotonic() - started:.1f} s")
 
     return generate
 

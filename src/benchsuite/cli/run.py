@@ -97,7 +97,9 @@ def render(out: Path, report_dir: Path, command: str) -> dict[str, Path]:
 @click.option("--seed-list", help="Explicit seeds, e.g. 1,10,100 (instead of --seeds).")
 @click.option("--profile", type=click.Choice(["paper", "quick"]), help="paper: the published recipe; quick: short CPU runs.")
 @click.option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), help="Mixed precision for training and scoring.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+              help="Mixed precision for training and scoring (default auto: bf16 autocast on a CUDA GPU with bf16 "
+                   "tensor cores, fp32 elsewhere; the cell records the precision it used).")
 @click.option("--out", type=click.Path(path_type=Path), help="Results store (default: runs).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe/config field: model.aasist.epochs=3, model.*.batch_size=8, recipe.epochs=1, "
@@ -111,9 +113,21 @@ def render(out: Path, report_dir: Path, command: str) -> dict[str, Path]:
 @click.option("--train-on", help="Training dataset for eval-only datasets (cross-dataset evaluation).")
 @click.option("--init-from", help="Start every cell from this cell's best checkpoint (pre-train + fine-tune); a cell "
                                   "of the same model, or of a model it is built on (e.g. xvector for xvector-lstm).")
-@click.option("--num-workers", type=click.IntRange(min=0), help="DataLoader worker processes (default 0).")
+@click.option("--num-workers", help="DataLoader worker processes: auto (default: none on CPU; on CUDA the cell's "
+              "cores minus one, at most 16) or a number.")
 @click.option("--pin-memory/--no-pin-memory", default=None, help="Pin host memory (default: on with CUDA).")
-@click.option("--audio-cache/--no-audio-cache", default=None, help="Decode audio once into an int16 cache.")
+@click.option("--persistent-workers/--no-persistent-workers", default=None,
+              help="Keep loader workers alive between epochs (default: on).")
+@click.option("--prefetch", type=click.IntRange(min=1), help="Batches each loader worker prepares ahead "
+              "(default: 4 on CUDA, 2 elsewhere).")
+@click.option("--audio-cache/--no-audio-cache", default=None,
+              help="Decode audio once into an int16 cache (default: on for a split of 16-bit files at the model's "
+                   "rate whose cache fits --audio-cache-budget and half the free disk).")
+@click.option("--audio-cache-budget", "audio_cache_budget_gb", type=click.FloatRange(min=0),
+              help="Largest decoded-audio cache of one split built by default, in GB (default 64).")
+@click.option("--deterministic/--no-deterministic", default=None,
+              help="Deterministic kernels, cudnn.benchmark off (default: on). Off is faster on GPUs but a repeated "
+                   "GPU run is no longer bit-identical.")
 @executor_options
 @click.option("--report-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Where the leaderboard is rendered at the end (default reports/).")
@@ -165,8 +179,8 @@ def dry_run(options: RunOptions, registry: Registry) -> str:
 
 def build_run_options(kw: dict[str, Any]):
     from benchsuite.planning.options import (
-        DataSource, RunOptions, data_sources_from_config, load_config_file, parse_data_root, parse_name_list,
-        parse_seed_list,
+        DEFAULT_AUDIO_CACHE_BUDGET_GB, DataSource, RunOptions, data_sources_from_config, load_config_file,
+        parse_data_root, parse_name_list, parse_num_workers, parse_seed_list,
     )
     from benchsuite.common.provenance import command_line
     from benchsuite.planning.sweeps import sweep_spec
@@ -211,15 +225,20 @@ def build_run_options(kw: dict[str, Any]):
         seeds=seeds,
         profile=pick(kw.get("profile"), "profile", "paper"),
         device=pick(kw.get("device"), "device", "auto"),
-        precision=pick(kw.get("precision"), "precision", "fp32"),
+        precision=pick(kw.get("precision"), "precision", "auto"),
         out=Path(pick(kw.get("out"), "out", "runs")),
         overrides=overrides,
         data=data,
         train_on=pick(kw.get("train_on"), "train_on", None),
         init_from=kw.get("init_from"),
-        num_workers=int(pick(kw.get("num_workers"), "num_workers", 0)),
+        num_workers=parse_num_workers(pick(kw.get("num_workers"), "num_workers", "auto")),
         pin_memory=pick(kw.get("pin_memory"), "pin_memory", None),
-        audio_cache=bool(pick(kw.get("audio_cache"), "audio_cache", False)),
+        persistent_workers=bool(pick(kw.get("persistent_workers"), "persistent_workers", True)),
+        prefetch_factor=pick(kw.get("prefetch"), "prefetch", None),
+        audio_cache=pick(kw.get("audio_cache"), "audio_cache", None),
+        audio_cache_budget_gb=float(pick(kw.get("audio_cache_budget_gb"), "audio_cache_budget_gb",
+                                         DEFAULT_AUDIO_CACHE_BUDGET_GB)),
+        deterministic=bool(pick(kw.get("deterministic"), "deterministic", True)),
         render_report=not kw.get("no_report"),
         report_dir=Path(pick(kw.get("report_dir"), "report_dir", "reports")),
         command=command_line(),

@@ -47,7 +47,8 @@ class Progress:
         self.done_steps = already_done
         self.steps_at_start = already_done
 
-    def step(self, epoch: int, epochs: int, step: int, steps: int, loss: float) -> None:
+    def step(self, epoch: int, epochs: int, step: int, steps: int, loss: float, note: str = "") -> None:
+        """One optimiser step; ``note`` (e.g. ``data wait 3 %``) ends the status line."""
         self.done_steps += 1
         now = time.monotonic()
         interval = 0.5 if self.tty else self.log_interval
@@ -60,7 +61,7 @@ class Progress:
         remaining = max(0, self.total_steps - self.done_steps)
         eta = format_duration(remaining / rate) if rate > 0 else "?"
         self._status(f"epoch {epoch + 1}/{epochs} step {step + 1}/{steps} loss {loss:.4f} "
-                     f"{rate:.2f} step/s ETA {eta}")
+                     f"{rate:.2f} step/s ETA {eta}" + (f", {note}" if note else ""))
 
     def message(self, text: str) -> None:
         if self.quiet:

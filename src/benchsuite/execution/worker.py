@@ -50,6 +50,11 @@ def run_cell_in_process(task: RankTask) -> dict[str, Any]:
     process group, then :func:`benchsuite.cell.run_cell`.  Used by pool workers
     and by Slurm tasks."""
     os.environ.update(task.env)
+    if task.config.runtime.deterministic:
+        # before any CUDA work in this process: cuBLAS reads it when its first handle is made
+        from benchsuite.training.seeding import CUBLAS_WORKSPACE
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
     import torch
 
     from benchsuite.training import distributed

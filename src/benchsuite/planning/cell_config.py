@@ -103,10 +103,14 @@ class CellIdentity:
 class CellRuntime:
     device: str = "auto"
     data: dict[str, DataEntry] = field(default_factory=dict)
-    num_workers: int = 0
+    num_workers: int | str = 0  # "auto": from the cores and devices (training.loading)
     pin_memory: bool | None = None  # None: on when training on CUDA
     persistent_workers: bool = True
-    audio_cache: bool = False
+    prefetch_factor: int | None = None  # None: 4 on CUDA, torch's 2 elsewhere
+    audio_cache: bool | None = False  # None: on when the split is lossless at the model's rate and fits the budget
+    audio_cache_budget_gb: float | None = None
+    deterministic: bool = True
+    precision_requested: str | None = None  # what --precision asked for ("auto"); the identity has what it became
     command: str = ""
     # set by the executor that launches the cell in another process
     executor: str | None = None

@@ -21,6 +21,11 @@ from benchsuite.plugins.registry import did_you_mean
 DATA_ENV_PREFIX = "BENCHSUITE_DATA_"
 DEVICES_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 PRECISIONS = ("fp32", "bf16", "fp16")
+# "auto" resolves to one of PRECISIONS when the plan is made (planning/hardware.py), so a cell's
+# identity always names the precision it trained in.
+PRECISION_CHOICES = ("auto", *PRECISIONS)
+# The decoded-audio cache of one split is built by default when it needs at most this much disk.
+DEFAULT_AUDIO_CACHE_BUDGET_GB = 64.0
 
 
 @dataclass
@@ -39,16 +44,19 @@ class RunOptions:
     seeds: list[int] = field(default_factory=lambda: [1])
     profile: str = "paper"
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"  # auto: bf16 on a CUDA device that has bf16 tensor cores, else fp32
     out: Path = Path("runs")
     overrides: list[str] = field(default_factory=list)  # "model.aasist.epochs=3", ...
     data: dict[str, DataSource] = field(default_factory=dict)
     train_on: str | None = None
     init_from: str | None = None
-    num_workers: int = 0
+    num_workers: int | str = "auto"  # auto: 0 on CPU; on CUDA from the cores each cell gets (training/loading.py)
     pin_memory: bool | None = None  # None = on when training on CUDA
     persistent_workers: bool = True
-    audio_cache: bool = False
+    prefetch_factor: int | None = None  # batches each worker keeps ready; None = 4 on CUDA, torch's 2 elsewhere
+    audio_cache: bool | None = None  # None = on when the split is 16-bit audio at the model's rate and fits the budget
+    audio_cache_budget_gb: float = DEFAULT_AUDIO_CACHE_BUDGET_GB
+    deterministic: bool = True  # deterministic kernels (cudnn.benchmark off); False trades bit-identity for speed
     render_report: bool = True
     report_dir: Path = Path("reports")
     command: str = ""
@@ -59,14 +67,32 @@ class RunOptions:
             raise ConfigError(f"--profile {self.profile!r}: expected one of {', '.join(PROFILES)}")
         if not DEVICES_RE.match(self.device):
             raise ConfigError(f"--device {self.device!r}: expected auto, cpu, cuda or cuda:N")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"--precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if self.precision not in PRECISION_CHOICES:
+            raise ConfigError(f"--precision {self.precision!r}: expected one of {', '.join(PRECISION_CHOICES)}")
         if not self.seeds:
             raise ConfigError("no seeds: give --seeds N (N >= 1) or --seed-list 1,2,3")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"--seed-list has repeated seeds: {self.seeds}")
-        if self.num_workers < 0:
-            raise ConfigError("--num-workers must be >= 0")
+        self.num_workers = parse_num_workers(self.num_workers)
+        if self.prefetch_factor is not None and (isinstance(self.prefetch_factor, bool)
+                                                 or not isinstance(self.prefetch_factor, int)
+                                                 or self.prefetch_factor < 1):
+            raise ConfigError(f"--prefetch {self.prefetch_factor!r}: expected a whole number of batches >= 1")
+        if not isinstance(self.audio_cache_budget_gb, (int, float)) or not self.audio_cache_budget_gb >= 0:
+            raise ConfigError(f"--audio-cache-budget {self.audio_cache_budget_gb!r}: expected gigabytes >= 0")
+
+
+def parse_num_workers(value: Any) -> int | str:
+    """``auto`` or a whole number >= 0 (from the CLI, a config file or a stored cell)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if isinstance(value, bool) or number < 0 or (isinstance(value, float) and number != value):
+        raise ConfigError(f"--num-workers {value!r}: expected auto or a whole number >= 0")
+    return number
 
 
 def parse_name_list(value: str | None, option: str) -> list[str] | None:
@@ -201,7 +227,18 @@ def _flag(value: Any) -> str | None:
 
 
 def _workers(value: Any) -> str | None:
-    return None if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else "an integer >= 0"
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return None
+    return "auto or an integer >= 0"
+
+
+def _prefetch(value: Any) -> str | None:
+    return None if value is None or _positive_int(value) is None else "an integer >= 1 (batches per worker)"
+
+
+def _gigabytes(value: Any) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    return None if ok else "a number of gigabytes >= 0"
 
 
 def _key_values(value: Any) -> str | None:
@@ -237,7 +274,8 @@ CONFIG_KEYS: dict[str, Any] = {
     "models": _names, "select_datasets": _names, "metrics": _names, "seeds": _positive_int, "seed_list": _seed_list,
     "profile": _text, "device": _text, "precision": _text, "out": _text, "report_dir": _text, "set": _key_values,
     "data_root": _roots, "datasets": _older_roots, "train_on": _text, "num_workers": _workers, "pin_memory": _flag,
-    "audio_cache": _flag, "sweep": _sweep_section,
+    "audio_cache": _flag, "sweep": _sweep_section, "persistent_workers": _flag, "prefetch": _prefetch,
+    "audio_cache_budget_gb": _gigabytes, "deterministic": _flag,
 }
 
 

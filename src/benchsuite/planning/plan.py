@@ -23,6 +23,7 @@ from benchsuite.planning.options import (
     DataSource, Override, RunOptions, dataset_overrides, env_data_roots, env_key, parse_override, to_plain,
 )
 from benchsuite.planning.fidelity import deviations_record
+from benchsuite.planning.hardware import resolve_precision
 from benchsuite.planning.recipes import ResolvedModel, resolve_models
 from benchsuite.plugins.registry import Registered, Registry, unknown_name_message
 
@@ -71,6 +72,7 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
     suggestion), incompatible explicit choices and missing data roots, and
     DataError for corpora that fail validation — all before any training."""
     options.validate()
+    precision = resolve_precision(options.precision, options.device)  # once per plan, before any identity
     overrides = overrides if overrides is not None else [parse_override(o) for o in options.overrides]
     sources = resolve_data_sources(registry, options)
 
@@ -130,7 +132,7 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
                 continue
             for seed in options.seeds:
                 cells.append(_make_cell(registry, dreg, train_name, mreg, seed, options, task, eval_data, train_data,
-                                        checks, resolved[(mreg.spec.name, task)]))
+                                        checks, resolved[(mreg.spec.name, task)], precision))
 
     if not cells:
         raise ConfigError(_empty_plan_message(models, datasets, options))
@@ -180,7 +182,7 @@ class _DatasetChecks:
 
 def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Registered, seed: int,
                options: RunOptions, task: Task, eval_data: DataEntry, train_data: DataEntry,
-               checks: _DatasetChecks, model: ResolvedModel) -> Cell:
+               checks: _DatasetChecks, model: ResolvedModel, precision: str) -> Cell:
     dspec: DatasetSpec = dreg.spec
     mspec: ModelSpec = mreg.spec
     recipe, model_config = model.recipe, model.config
@@ -198,7 +200,7 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         recipe=without_added_defaults(recipe, to_plain(recipe)),
         seed=seed,
         profile=options.profile,
-        precision=options.precision,
+        precision=precision,
         init_from=options.init_from,
         plugins={"model": _plugin_tag(mreg), "dataset": _plugin_tag(dreg), "train_dataset": _plugin_tag(treg)},
     )
@@ -208,7 +210,11 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         num_workers=options.num_workers,
         pin_memory=options.pin_memory,
         persistent_workers=options.persistent_workers,
+        prefetch_factor=options.prefetch_factor,
         audio_cache=options.audio_cache,
+        audio_cache_budget_gb=options.audio_cache_budget_gb,
+        deterministic=options.deterministic,
+        precision_requested=options.precision,
         command=options.command,
     )
     # beside the identity, not in it: a reworded reference must not orphan stored cells

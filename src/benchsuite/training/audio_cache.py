@@ -12,6 +12,7 @@ never leaves a half-written cache that a later run would trust.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -20,7 +21,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -35,6 +36,8 @@ INT16_SCALE = 32768.0
 # The .npy header of a 1-D int16 array is 128 bytes for any length below 10**40,
 # so it can be written after the samples have been streamed behind it.
 HEADER_BYTES = 128
+# Below this many files a pool of decoding processes costs more to start than it saves.
+PARALLEL_MIN_FILES = 2000
 
 
 def corpus_hash(utterances: Sequence[Utterance], sample_rate: int) -> str:
@@ -91,20 +94,22 @@ class DecodedAudioCache:
 
     @classmethod
     def build_or_open(cls, cache_dir: Path, key: str, utterances: Sequence[Utterance], sample_rate: int,
-                      read: Callable[[Path], np.ndarray]) -> "DecodedAudioCache":
+                      read: Callable[[Path], np.ndarray], workers: int = 0) -> "DecodedAudioCache":
         """Open the cache of exactly these files, building it first when absent.
 
         ``key`` names the cache (e.g. ``asvspoof2019-la-train``).  Caches of
         the same key whose files have changed since are removed once the new
         one is in place; those of other utterance lists (another subset of the
         split) stay, since a concurrent run may be reading them.  ``read(path)``
-        returns float32 mono audio at ``sample_rate``."""
+        returns float32 mono audio at ``sample_rate``; with ``workers`` > 1 a split of at
+        least :data:`PARALLEL_MIN_FILES` files is decoded by that many processes (``read``
+        must pickle then), written in the same order, so the cache is the same bytes."""
         cache_dir = Path(cache_dir)
         name = f"{_safe_key(key)}-{corpus_hash(utterances, sample_rate)}"
         folder = cache_dir / name
         if not (folder / META_FILE).is_file():
             cache_dir.mkdir(parents=True, exist_ok=True)
-            cls._build(folder, key, utterances, sample_rate, read)
+            cls._build(folder, key, utterances, sample_rate, read, workers)
             cls._remove_stale(cache_dir, key, keep=name)
         cache = cls(folder)
         if len(cache) != len(utterances):
@@ -113,16 +118,24 @@ class DecodedAudioCache:
         return cache
 
     @classmethod
+    def exists(cls, cache_dir: Path, key: str, utterances: Sequence[Utterance], sample_rate: int) -> bool:
+        """Whether the cache of exactly these files is built (a stat of each file, no decoding)."""
+        try:
+            name = f"{_safe_key(key)}-{corpus_hash(utterances, sample_rate)}"
+        except DataError:
+            return False
+        return (Path(cache_dir) / name / META_FILE).is_file()
+
+    @classmethod
     def _build(cls, folder: Path, key: str, utterances: Sequence[Utterance], sample_rate: int,
-               read: Callable[[Path], np.ndarray]) -> None:
+               read: Callable[[Path], np.ndarray], workers: int = 0) -> None:
         work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".building", dir=folder.parent))
         try:
             offsets = np.zeros(len(utterances) + 1, dtype=np.int64)
             clipped_total = 0
-            with open(work / SAMPLES_FILE, "wb") as handle:
+            with open(work / SAMPLES_FILE, "wb") as handle, _decoder(read, workers, len(utterances)) as decode:
                 handle.write(b"\0" * HEADER_BYTES)
-                for index, utt in enumerate(utterances):
-                    samples, clipped = to_int16(read(utt.path))
+                for index, (samples, clipped) in enumerate(decode([u.path for u in utterances])):
                     clipped_total += clipped
                     handle.write(samples.tobytes())
                     offsets[index + 1] = offsets[index] + len(samples)
@@ -202,3 +215,35 @@ class DecodedAudioCache:
         state = dict(self.__dict__)
         state["_samples"] = None
         return state
+
+
+class _Int16Reader:
+    """``read`` then :func:`to_int16`, picklable for decoding processes."""
+
+    def __init__(self, read: Callable[[Path], np.ndarray]):
+        self.read = read
+
+    def __call__(self, path: Path) -> tuple[np.ndarray, int]:
+        return to_int16(self.read(path))
+
+
+@contextlib.contextmanager
+def _decoder(read: Callable[[Path], np.ndarray], workers: int, files: int
+             ) -> Iterator[Callable[[Sequence[Path]], Iterable[tuple[np.ndarray, int]]]]:
+    """``decode(paths)`` yields ``(int16 samples, clipped)`` in order, here or in ``workers`` processes."""
+    convert = _Int16Reader(read)
+    if workers <= 1 or files < PARALLEL_MIN_FILES:
+        yield lambda paths: map(convert, paths)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the caller may hold torch/OpenMP threads that a forked child would deadlock on
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        def decode(paths: Sequence[Path]) -> Iterator[tuple[np.ndarray, int]]:
+            # a window at a time, so decoded files never pile up in memory ahead of the writer
+            window = workers * 256
+            for start in range(0, len(paths), window):
+                yield from pool.map(convert, paths[start:start + window], chunksize=32)
+
+        yield decode

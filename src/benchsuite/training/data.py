@@ -8,6 +8,7 @@ was resumed mid-way.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -156,7 +157,8 @@ def _worker_init(worker_id: int) -> None:
 
 
 def make_loader(dataset: WaveformDataset, *, batch_size: int, shuffle: bool, seed: int, as_list: bool,
-                drop_last: bool, num_workers: int, pin_memory: bool, persistent_workers: bool) -> DataLoader:
+                drop_last: bool, num_workers: int, pin_memory: bool, persistent_workers: bool,
+                prefetch_factor: int | None = None) -> DataLoader:
     sampler = EpochSampler(len(dataset), seed, shuffle)
     if as_list:
         collate = collate_list
@@ -168,6 +170,7 @@ def make_loader(dataset: WaveformDataset, *, batch_size: int, shuffle: bool, see
         dataset, batch_size=batch_size, sampler=sampler, drop_last=drop_last and len(dataset) > batch_size,
         collate_fn=collate, num_workers=num_workers, pin_memory=pin_memory,
         persistent_workers=persistent_workers and num_workers > 0, worker_init_fn=_worker_init,
+        prefetch_factor=prefetch_factor if num_workers > 0 else None,
     )
 
 
@@ -178,15 +181,26 @@ def eval_batch_size(recipe: Recipe, policy: str, as_list: bool) -> int:
     return recipe.eval_batch_size or recipe.batch_size
 
 
+def decoded_cache_dir() -> Path:
+    return cache_dir_default() / "decoded"
+
+
+def audio_cache_key(key: str, channel: int | None) -> str:
+    return key if channel is None else f"{key}-channel{channel}"
+
+
 def audio_source(utterances: Sequence[Utterance], *, enabled: bool, key: str, sample_rate: int,
-                 notice_key: str | None, channel: int | None = None) -> Callable[[int], np.ndarray] | None:
-    """The decoded-audio cache when enabled (built once per split, reused by every model and seed)."""
+                 notice_key: str | None, channel: int | None = None,
+                 workers: int = 0) -> Callable[[int], np.ndarray] | None:
+    """The decoded-audio cache when enabled (built once per split, by ``workers`` decoding
+    processes when there are many files, and reused by every model and seed)."""
     if not enabled:
         return None
     from benchsuite.training.audio_cache import DecodedAudioCache
 
     cache = DecodedAudioCache.build_or_open(
-        cache_dir_default() / "decoded", key if channel is None else f"{key}-channel{channel}", utterances,
+        decoded_cache_dir(), audio_cache_key(key, channel), utterances,
         sample_rate, functools.partial(read_audio, sample_rate=sample_rate, channel=channel, notice_key=notice_key),
+        workers=workers,
     )
     return cache.waveform

@@ -161,6 +161,7 @@ def shard_loader(loader: DataLoader, context: DistributedContext) -> DataLoader:
         loader.dataset, batch_size=sampler.local_batch, sampler=sampler, drop_last=False,
         collate_fn=loader.collate_fn, num_workers=loader.num_workers, pin_memory=loader.pin_memory,
         persistent_workers=loader.persistent_workers, worker_init_fn=loader.worker_init_fn,
+        prefetch_factor=loader.prefetch_factor if loader.num_workers > 0 else None,
     )
 
 

@@ -27,6 +27,7 @@ from benchsuite.training.checkpoints import BEST, LAST, load_checkpoint, load_re
 from benchsuite.training.device import autocast_dtype
 from benchsuite.training.optim import build_optimizer, lr_factor, make_loss, make_sample_loss
 from benchsuite.training.seeding import seed_everything
+from benchsuite.training.timing import EpochTiming, StepTimer
 
 
 # --------------------------------------------------------------------------- the trainer
@@ -40,11 +41,37 @@ class EpochRecord:
     dev_value: float | None
     lr: float
     seconds: float
+    # where the training steps' time went (training/timing.py); checkpoints written before
+    # these fields existed resume with them empty
+    data_wait_seconds: float | None = None
+    host_to_device_seconds: float | None = None
+    compute_seconds: float | None = None
+    samples_per_second: float | None = None
 
     def row(self) -> dict[str, Any]:
+        def optional(value: float | None, digits: int) -> str:
+            return "" if value is None else f"{value:.{digits}f}"
+
         return {"epoch": self.epoch, "steps": self.steps, "train_loss": f"{self.train_loss:.6f}",
                 "dev_value": "" if self.dev_value is None else f"{self.dev_value:.6f}", "lr": f"{self.lr:.3e}",
-                "seconds": f"{self.seconds:.2f}"}
+                "seconds": f"{self.seconds:.2f}", "data_wait_s": optional(self.data_wait_seconds, 3),
+                "host_to_device_s": optional(self.host_to_device_seconds, 3),
+                "compute_s": optional(self.compute_seconds, 3),
+                "samples_per_s": optional(self.samples_per_second, 2)}
+
+
+LOG_FIELDS = ["epoch", "steps", "train_loss", "dev_value", "lr", "seconds", "data_wait_s", "host_to_device_s",
+              "compute_s", "samples_per_s"]
+
+
+def log_text(history: list[EpochRecord]) -> str:
+    """train_log.csv: one row per epoch."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    for record in history:
+        writer.writerow(record.row())
+    return out.getvalue()
 
 
 @dataclass
@@ -216,14 +243,16 @@ class Trainer:
                 self.progress.message(f"stopping: no dev improvement for {run.stale_epochs} epochs")
                 break
             epoch_start = time.monotonic()
-            train_loss, epoch_lr, steps = self._train_epoch(loader, epoch, scheduler, steps_per_epoch)
+            train_loss, epoch_lr, steps, timing = self._train_epoch(loader, epoch, scheduler, steps_per_epoch)
             run.step += steps
             value = self._validate(dev_value)
-            record = EpochRecord(epoch + 1, run.step, train_loss, value, epoch_lr, time.monotonic() - epoch_start)
+            record = EpochRecord(epoch + 1, run.step, train_loss, value, epoch_lr, time.monotonic() - epoch_start,
+                                 timing.data_wait, timing.host_to_device, timing.compute, timing.samples_per_second)
             run.history.append(record)
             improved = self._select(run, epoch + 1, value, on_best)
             dev_text = "" if value is None else f", dev {value:.4f}{' (best)' if improved else ''}"
-            self.progress.message(f"epoch {epoch + 1}/{recipe.epochs}: train loss {record.train_loss:.4f}{dev_text}")
+            self.progress.message(f"epoch {epoch + 1}/{recipe.epochs}: train loss {record.train_loss:.4f}{dev_text}; "
+                                  f"{timing.samples_per_second:.1f} samples/s, {timing.note()}")
             run.epoch = epoch + 1
             self._checkpoint(run)
         summary = TrainSummary(len(run.history), run.best["epoch"], run.best["value"], run.resumed_from,
@@ -274,8 +303,10 @@ class Trainer:
                 yield batch
 
     def _train_epoch(self, loader: torch.utils.data.DataLoader, epoch: int,
-                     scheduler: torch.optim.lr_scheduler.LRScheduler, steps_per_epoch: int) -> tuple[float, float, int]:
-        """One epoch of optimiser steps: (mean training loss, the lr of its last step, steps taken)."""
+                     scheduler: torch.optim.lr_scheduler.LRScheduler, steps_per_epoch: int
+                     ) -> tuple[float, float, int, EpochTiming]:
+        """One epoch of optimiser steps: (mean training loss, the lr of its last step, steps taken, where the
+        steps' time went: data wait, host-to-device copies, compute)."""
         recipe = self.recipe
         # Reseeding from (seed, epoch) makes dropout and any global-RNG use
         # identical whether or not the run was interrupted before this epoch.
@@ -288,11 +319,12 @@ class Trainer:
         total_loss, count = 0.0, 0
         # train_log's lr is the one the epoch's last step used, not the next epoch's
         epoch_lr = self.optimizer.param_groups[0]["lr"]
-        for batch_index, (waves, labels, _) in enumerate(self._epoch_batches(loader, epoch, steps_per_epoch)):
+        timer = StepTimer(self.device)
+        for batch_index, (waves, labels, _) in enumerate(timer.batches(self._epoch_batches(loader, epoch,
+                                                                                           steps_per_epoch))):
             if ramp_margin:  # per iteration, as WeSpeaker's margin scheduler
                 self.head.set_epoch(epoch + batch_index / steps_per_epoch)
-            waves = waves.to(self.device, non_blocking=True)
-            labels = labels.to(self.device, non_blocking=True)
+            waves, labels = timer.to_device(waves, labels)
             loss, value = self._training_loss(waves, labels)
             if not math.isfinite(value):
                 raise CellFailure(
@@ -316,8 +348,9 @@ class Trainer:
             scheduler.step()
             total_loss += value
             count += 1
-            self.progress.step(epoch, recipe.epochs, batch_index, steps_per_epoch, value)
-        return total_loss / max(1, count), epoch_lr, count
+            timer.end_step(len(labels))
+            self.progress.step(epoch, recipe.epochs, batch_index, steps_per_epoch, value, timer.epoch.note())
+        return total_loss / max(1, count), epoch_lr, count, timer.epoch
 
     def _validate(self, dev_value: Callable[[], float | None]) -> float | None:
         """The dev selection value (lower is better), or None when nothing is selected on."""
@@ -381,13 +414,7 @@ class Trainer:
         return value
 
     def write_log(self, history: list[EpochRecord]) -> None:
-        out = io.StringIO()
-        fields = ["epoch", "steps", "train_loss", "dev_value", "lr", "seconds"]
-        writer = csv.DictWriter(out, fieldnames=fields)
-        writer.writeheader()
-        for record in history:
-            writer.writerow(record.row())
-        atomic_write_text(self.checkpoint_dir.parent / "train_log.csv", out.getvalue())
+        atomic_write_text(self.checkpoint_dir.parent / "train_log.csv", log_text(history))
 
 
 class EstimatorTrainer:
@@ -427,8 +454,7 @@ class EstimatorTrainer:
         save_checkpoint(self.checkpoint_dir / LAST, state)
         seconds = time.monotonic() - started
         record = EpochRecord(1, 0, float("nan"), None, 0.0, seconds)
-        atomic_write_text(self.checkpoint_dir.parent / "train_log.csv",
-                          "epoch,steps,train_loss,dev_value,lr,seconds\n" + ",".join(str(v) for v in record.row().values()) + "\n")
+        atomic_write_text(self.checkpoint_dir.parent / "train_log.csv", log_text([record]))
         return TrainSummary(1, 1, None, None, seconds, [record])
 
 
