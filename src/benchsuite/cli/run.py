@@ -96,6 +96,9 @@ def render(out: Path, report_dir: Path, command: str) -> dict[str, Path]:
 @click.option("--data-root", "data_roots", multiple=True, metavar="NAME=DIR", help="Where a dataset lives. Repeatable.")
 @click.option("--train-on", help="Training dataset for eval-only datasets (cross-dataset evaluation).")
 @click.option("--init-from", help="Start every cell from this cell's best checkpoint (pre-train + fine-tune).")
+@click.option("--checkpoint", "checkpoints", multiple=True, metavar="MODEL=PATH",
+              help="Evaluate these weights (e.g. an author's released checkpoint) as an eval-only row of MODEL "
+                   "instead of training it. Repeatable.")
 @click.option("--num-workers", type=click.IntRange(min=0), help="DataLoader worker processes (default 0).")
 @click.option("--pin-memory/--no-pin-memory", default=None, help="Pin host memory (default: on with CUDA).")
 @click.option("--audio-cache/--no-audio-cache", default=None, help="Decode audio once into an int16 cache.")
@@ -143,6 +146,7 @@ def build_run_options(kw: dict[str, Any]):
         parse_seed_list,
     )
     from benchsuite.common.provenance import command_line
+    from benchsuite.planning.released import checkpoint_texts
 
     file_cfg: dict[str, Any] = {}
     if kw.get("config_file"):
@@ -190,6 +194,8 @@ def build_run_options(kw: dict[str, Any]):
         data=data,
         train_on=pick(kw.get("train_on"), "train_on", None),
         init_from=kw.get("init_from"),
+        checkpoints=checkpoint_texts(file_cfg.get("checkpoints"), f"--config {kw.get('config_file')}")
+        + list(kw.get("checkpoints") or ()),
         num_workers=int(pick(kw.get("num_workers"), "num_workers", 0)),
         pin_memory=pick(kw.get("pin_memory"), "pin_memory", None),
         audio_cache=bool(pick(kw.get("audio_cache"), "audio_cache", False)),

@@ -45,6 +45,7 @@ class RunOptions:
     data: dict[str, DataSource] = field(default_factory=dict)
     train_on: str | None = None
     init_from: str | None = None
+    checkpoints: list[str] = field(default_factory=list)  # "MODEL=PATH": eval-only cells of released weights
     num_workers: int = 0
     pin_memory: bool | None = None  # None = on when training on CUDA
     persistent_workers: bool = True
@@ -120,6 +121,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
           asvspoof2019-la: /data/LA
           asvspoof2021-la: {root: /data/ASVspoof2021, options: {subset: progress}}
         select_datasets: [asvspoof2019-la]   # optional, like --datasets
+        checkpoints: {aasist: /w/AASIST.pth}  # optional, like --checkpoint (a list of MODEL=PATH too)
     """
     try:
         data = yaml.safe_load(Path(path).read_text())
@@ -132,7 +134,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
     known = {"models", "select_datasets", "metrics", "seeds", "seed_list", "profile", "device", "precision", "out",
-             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache"}
+             "report_dir", "set", "datasets", "train_on", "num_workers", "pin_memory", "audio_cache",
+             "checkpoints"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"--config {path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")

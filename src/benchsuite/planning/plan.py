@@ -22,6 +22,7 @@ from benchsuite.planning.options import (
     DataSource, Override, RunOptions, dataset_overrides, env_data_roots, env_key, parse_override, to_plain,
 )
 from benchsuite.planning.recipes import ResolvedModel, resolve_models
+from benchsuite.planning.released import ReleasedWeights, parse_checkpoints
 from benchsuite.plugins.registry import Registered, Registry, unknown_name_message
 
 
@@ -80,6 +81,7 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
     models = [registry.models.get(n) for n in options.models] if options.models else list(registry.models)
     # every recipe and config is typed and checked here, before any dataset is opened
     resolved = resolve_models(registry, models, options.profile, overrides)
+    released = parse_checkpoints(options.checkpoints, [m.spec.name for m in models])
     if options.datasets:
         datasets = [registry.datasets.get(n) for n in options.datasets]
         for reg in datasets:
@@ -125,6 +127,12 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
             raise ConfigError(f"--train-on {train_name}: its task {train_task} does not match {dspec.name}'s {task}")
         for mreg in models:
             if task not in mreg.spec.tasks:
+                continue
+            if mreg.spec.name in released:
+                # eval-only cells: one per released checkpoint, whatever the seeds (nothing is trained)
+                for weights in released[mreg.spec.name]:
+                    cells.append(_make_cell(registry, dreg, train_name, mreg, 0, options, task, eval_data,
+                                            train_data, checks, resolved[(mreg.spec.name, task)], weights))
                 continue
             for seed in options.seeds:
                 cells.append(_make_cell(registry, dreg, train_name, mreg, seed, options, task, eval_data, train_data,
@@ -178,7 +186,7 @@ class _DatasetChecks:
 
 def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Registered, seed: int,
                options: RunOptions, task: Task, eval_data: DataEntry, train_data: DataEntry,
-               checks: _DatasetChecks, model: ResolvedModel) -> Cell:
+               checks: _DatasetChecks, model: ResolvedModel, released: ReleasedWeights | None = None) -> Cell:
     dspec: DatasetSpec = dreg.spec
     mspec: ModelSpec = mreg.spec
     recipe, model_config = model.recipe, model.config
@@ -199,6 +207,7 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         precision=options.precision,
         init_from=options.init_from,
         plugins={"model": _plugin_tag(mreg), "dataset": _plugin_tag(dreg), "train_dataset": _plugin_tag(treg)},
+        released=released.identity() if released is not None else None,
     )
     runtime = CellRuntime(
         device=options.device,
@@ -208,6 +217,7 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         persistent_workers=options.persistent_workers,
         audio_cache=options.audio_cache,
         command=options.command,
+        released_path=str(released.path) if released is not None else None,
     )
     config = CellConfig(identity, runtime)
     return Cell(config.cell_id, config)
