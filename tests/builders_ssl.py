@@ -112,3 +112,44 @@ def write_huggingface(model: torch.nn.Module, directory: Path, family: str = "wa
     else:
         torch.save(state, directory / "pytorch_model.bin")
     return directory
+
+
+def to_tak_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Our xlsr-aasist state dict under the key names of Tak et al.'s model.py (their released
+    best_SSL_model_*.pth), with the fairseq pre-training heads their SSLModel also holds."""
+    gat = {"attention_proj": "att_proj", "attention_vector": "att_weight", "proj_attended": "proj_with_att",
+           "proj_self": "proj_without_att"}
+    hsgal = {"proj_temporal_in": "proj_type1", "proj_spectral_in": "proj_type2", "attention_proj": "att_proj",
+             "master_attention_proj": "att_projM", "vector_temporal": "att_weight11",
+             "vector_spectral": "att_weight22", "vector_cross": "att_weight12", "vector_master": "att_weightM",
+             "proj_attended": "proj_with_att", "proj_self": "proj_without_att",
+             "master_proj_attended": "proj_with_attM", "master_proj_self": "proj_without_attM"}
+    block = {"discarded_bn": "bn1", "conv_in": "conv1", "bn": "bn2", "conv_out": "conv2", "shortcut": "conv_downsample"}
+
+    def head(rest: str, names: dict[str, str]) -> str:
+        first, dot, tail = rest.partition(".")
+        return names.get(first, first) + dot + tail
+
+    out = {"ssl_model.model.mask_emb": torch.zeros(32), "ssl_model.model.quantizer.vars": torch.zeros(1, 4, 2)}
+    for key, value in state.items():
+        if key.startswith("front_end.model."):
+            name = "ssl_model.model." + _to_fairseq(key[len("front_end.model."):])
+        elif m := re.match(r"^branches\.(\d)\.(first|second)\.(.*)$", key):
+            name = f"HtrgGAT_layer_ST{int(m[1]) + 1}{1 if m[2] == 'first' else 2}." + head(m[3], hsgal)
+        elif m := re.match(r"^branches\.(\d)\.pool_(spectral|temporal)\.score_proj\.(.*)$", key):
+            name = f"pool_h{m[2][0].upper()}{int(m[1]) + 1}.proj.{m[3]}"
+        elif m := re.match(r"^branches\.(\d)\.master$", key):
+            name = f"master{int(m[1]) + 1}"
+        elif m := re.match(r"^gat_(spectral|temporal)\.(.*)$", key):
+            name = f"GAT_layer_{m[1][0].upper()}." + head(m[2], gat)
+        elif m := re.match(r"^pool_(spectral|temporal)\.score_proj\.(.*)$", key):
+            name = f"pool_{m[1][0].upper()}.proj.{m[2]}"
+        elif m := re.match(r"^encoder\.(\d)\.(.*)$", key):
+            name = f"encoder.{m[1]}.0." + head(m[2], block)
+        else:
+            name = {"spectral_position": "pos_S"}.get(key) or re.sub(
+                r"^(projection|input_bn|encoder_bn|classifier)\.",
+                lambda m: {"projection": "LL.", "input_bn": "first_bn.", "encoder_bn": "first_bn1.",
+                           "classifier": "out_layer."}[m[1]], key)
+        out[name] = value.clone()
+    return out

@@ -163,3 +163,26 @@ def test_a_quick_cell_trains_on_synth_la(weights, model, layout, tmp_path):
     assert result["training"]["epochs_run"] == 1 and result["metrics"]["eval"]["eer"] is not None
     assert result["model"]["params"] > 447_242 - 131_200  # back-end (with a 32-dim LL) + front-end
     assert summary is not None
+
+
+def test_tak_released_key_names_load_into_xlsr_aasist(weights, tmp_path):
+    from benchsuite.training.checkpoints import load_weights_strictly
+    from builders_ssl import to_tak_names
+
+    spec = get_registry().models.get("xlsr-aasist").spec
+    source = _system("xlsr-aasist", weights["fairseq"]).eval()
+    with torch.no_grad():  # trained-looking BN statistics, so a swapped tensor changes the output
+        for module in source.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.running_mean.uniform_(-0.1, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+    released = to_tak_names(source.state_dict())
+    assert "LL.weight" in released and "HtrgGAT_layer_ST22.att_weightM" in released
+    target = _system("xlsr-aasist", weights["hf-safetensors"]).eval()
+    with torch.no_grad():  # every tensor differs until the released file is loaded
+        for tensor in target.state_dict().values():
+            tensor.add_(1)
+    load_weights_strictly(spec, target, released, tmp_path / "best_SSL_model_LA.pth")
+    waves = torch.randn(2, 16000, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(target(waves), source(waves), atol=1e-5, rtol=0)

@@ -25,7 +25,7 @@ authors' repositories (TakHemlata/SSL_Anti-spoofing at 4acaa61; QiShanZhang/SLSf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -34,8 +34,9 @@ from torch import nn
 from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from ._blocks import GraphAttention, GraphPool, ResidualBlock2d
-from ._ssl import FROM_CHECKPOINT, SslFrontEnd, build_front_end, check_preset, preset_front_end
-from .aasist import AasistConfig, HsGalBranch
+from ._ssl import FROM_CHECKPOINT, SslFrontEnd, build_front_end, check_preset, fairseq_key, preset_front_end
+from .aasist import AasistConfig, HsGalBranch, branch_readout
+from .aasist import convert_checkpoint as convert_aasist_checkpoint
 
 PAPER_TAK = ("H. Tak, M. Todisco, X. Wang, J.-w. Jung, J. Yamagishi, N. Evans, \"Automatic speaker verification "
              "spoofing and deepfake detection using wav2vec 2.0 and data augmentation\", Odyssey 2022")
@@ -197,14 +198,7 @@ class SslAasist(_SslSystem):
         temporal = (x * torch.softmax(weights, dim=-2)).sum(dim=-2)  # over frequency: [B, C, frames]
         temporal = self.pool_temporal(self.gat_temporal(temporal.transpose(1, 2)))
 
-        outputs = [self.branches[i](temporal, spectral) for i in range(2)]
-        temporal_1, spectral_1, master_1 = (self.branch_dropout(t) for t in outputs[0])
-        temporal_2, spectral_2, master_2 = (self.branch_dropout(t) for t in outputs[1])
-        temporal = torch.maximum(temporal_1, temporal_2)
-        spectral = torch.maximum(spectral_1, spectral_2)
-        master = torch.maximum(master_1, master_2)
-        return torch.cat([temporal.abs().amax(dim=1), temporal.mean(dim=1),
-                          spectral.abs().amax(dim=1), spectral.mean(dim=1), master.squeeze(1)], dim=1)
+        return branch_readout(self.branches, self.branch_dropout, temporal, spectral)  # model.py:548-592
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.hidden_dropout(self.embed(waveforms)))
@@ -270,6 +264,38 @@ class SslLinear(_SslSystem):
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(waveforms).mean(dim=1))
+
+
+# --------------------------------------------------------------------------- released checkpoints
+
+
+_TAK_FRONT_END = "ssl_model.model."
+
+
+def convert_tak_checkpoint(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Tak et al.'s released ``best_SSL_model_LA.pth`` / ``_DF.pth`` key names -> ours (ours pass
+    unchanged): ``ssl_model.model.*`` are fairseq names (mapped as :func:`._ssl.fairseq_key`,
+    pre-training heads dropped), ``LL`` / ``first_bn1`` are our projection / encoder BN
+    (model.py:448-451), and the graph back-end has the key names of clovaai/aasist, mapped by
+    :func:`.aasist.convert_checkpoint`."""
+    state = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
+    if not any(k.startswith(_TAK_FRONT_END) or k.startswith("LL.") for k in state):
+        return dict(state)
+    ours: dict[str, Any] = {}
+    back_end: dict[str, Any] = {}
+    for key, value in state.items():
+        if key.startswith(_TAK_FRONT_END):
+            mapped = fairseq_key(key[len(_TAK_FRONT_END):])
+            if mapped is not None:
+                ours["front_end.model." + mapped] = value
+        elif key.startswith("LL."):
+            ours["projection." + key[len("LL."):]] = value
+        elif key.startswith("first_bn1."):
+            ours["encoder_bn." + key[len("first_bn1."):]] = value
+        else:
+            back_end[key] = value  # attention.* keeps its name
+    ours.update(convert_aasist_checkpoint(back_end))
+    return ours
 
 
 # --------------------------------------------------------------------------- recipes
@@ -360,7 +386,7 @@ def benchsuite_register_models(register):
         register(ModelSpec(name=name, tasks=(Task.SPOOF,), build=_builder(module, name), config_class=config_class,
                            recipes={"paper": paper_recipe, "quick": quick},
                            description=description + "; needs --set model.NAME.ssl_checkpoint=PATH", output="logits",
-                           paper=paper))
+                           paper=paper, convert_checkpoint=convert_tak_checkpoint if module is SslAasist else None))
 
 
 @hookimpl
