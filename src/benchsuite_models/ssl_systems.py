@@ -25,6 +25,7 @@ authors' repositories (TakHemlata/SSL_Anti-spoofing at 4acaa61; QiShanZhang/SLSf
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 import torch
@@ -34,7 +35,8 @@ from torch import nn
 from benchsuite.api import Baseline, ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from ._blocks import GraphAttention, GraphPool, ResidualBlock2d
-from ._ssl import FROM_CHECKPOINT, SslFrontEnd, build_front_end, check_preset, fairseq_key, preset_front_end
+from ._ssl import (FROM_CHECKPOINT, SslFrontEnd, build_front_end, check_preset, fairseq_key, preset_front_end,
+                   read_ssl_checkpoint)
 from .aasist import AasistConfig, HsGalBranch, branch_readout
 from .aasist import convert_checkpoint as convert_aasist_checkpoint
 
@@ -102,9 +104,9 @@ class SslSlsConfig(SslFrontEndConfig):
 
 @dataclass
 class SslLinearConfig(SslFrontEndConfig):
-    """Our probe: mean over frames of one layer -> [hidden ReLU layer] -> 2 logits."""
+    """Our probe: mean over frames of one layer -> [hidden ReLU layer] -> 2 logits (any supported
+    front-end with ssl_architecture=from-checkpoint)."""
 
-    ssl_architecture: str = FROM_CHECKPOINT
     freeze_front_end: bool = True
     hidden_dim: int = 0  # 0: a linear probe
     dropout: float = 0.0
@@ -334,10 +336,11 @@ def _probe_recipe() -> Recipe:
                   eval_crop="first", selection="dev_eer")
 
 
-def _quick(recipe: Recipe, crop_samples: int = 16000) -> Recipe:
+def _quick(recipe: Recipe, crop_samples: int = 16000, lr: float | None = None) -> Recipe:
     # a CPU check: two epochs on a few utterances, 1 s crops (SLS keeps its 64,600: fc1 is sized by it)
-    return recipe.replace(epochs=2, batch_size=4, lr=max(recipe.lr, 1e-4), crop_samples=crop_samples,
-                          max_train_utterances=32, max_dev_utterances=16, max_eval_utterances=32, patience=None)
+    return recipe.replace(epochs=2, batch_size=4, lr=lr if lr is not None else max(recipe.lr, 1e-4),
+                          crop_samples=crop_samples, max_train_utterances=32, max_dev_utterances=16,
+                          max_eval_utterances=32, patience=None)
 
 
 # --------------------------------------------------------------------------- registration
@@ -356,11 +359,27 @@ def full_size_parameters(name: str, config: SslFrontEndConfig | None = None) -> 
     """Parameters of a registered system at full size, without weights: its expected front-end from
     torchaudio's builder on the meta device, with the back-end built around it."""
     entry = {m[0]: m for m in _MODELS}[name]
-    module, config_class = entry[1], entry[2]
-    config = config or config_class()
-    with torch.device("meta"):
-        system = module(config, preset_front_end(config.ssl_architecture))
-    return sum(p.numel() for p in system.parameters())
+    return _counter(entry[1])(config or entry[2]())
+
+
+def _counter(module: type):
+    def count(config: SslFrontEndConfig) -> int:
+        """The expected architecture's size (meta device, no weights); with ``from-checkpoint`` the
+        architecture the checkpoint's config describes."""
+        if config.ssl_architecture == FROM_CHECKPOINT:
+            if not config.ssl_checkpoint:
+                raise ConfigError("ssl_architecture=from-checkpoint has no size without ssl_checkpoint")
+            architecture = read_ssl_checkpoint(Path(config.ssl_checkpoint).expanduser(), "ssl_checkpoint").architecture
+            with torch.device("meta"):
+                front_end = SslFrontEnd(architecture.build(), architecture)
+        else:
+            check_preset(config.ssl_architecture, "ssl_architecture")
+            front_end = preset_front_end(config.ssl_architecture)
+        with torch.device("meta"):
+            system = module(config, front_end)
+        return sum(p.numel() for p in system.parameters())
+
+    return count
 
 
 _MODELS = (
@@ -375,18 +394,22 @@ _MODELS = (
     ("hubert-aasist", SslAasist, HubertAasistConfig, _tak_recipe(5), PAPER_TAK,
      "HuBERT Large + AASIST back-end (Tak et al.'s back-end and LA recipe)"),
     ("ssl-linear", SslLinear, SslLinearConfig, _probe_recipe(), "",
-     "linear / MLP probe on a frozen SSL front-end of any supported architecture (our recipe)"),
+     "linear / MLP probe on a frozen SSL front-end (XLS-R 300M by default, any with from-checkpoint; our recipe)"),
 )
 
 
 @hookimpl
 def benchsuite_register_models(register):
     for name, module, config_class, paper_recipe, paper, description in _MODELS:
-        quick = _quick(paper_recipe, 64600 if module is SslSls else 16000)
+        # SLS keeps the paper's lr: its head ends in SELU before the log-softmax (SLS model.py:91-93), and at
+        # 1e-4 both outputs were driven into SELU's flat negative tail, every score the same
+        quick = (_quick(paper_recipe, 64600, lr=paper_recipe.lr) if module is SslSls
+                 else _quick(paper_recipe, 16000))
         register(ModelSpec(name=name, tasks=(Task.SPOOF,), build=_builder(module, name), config_class=config_class,
                            recipes={"paper": paper_recipe, "quick": quick},
                            description=description + "; needs --set model.NAME.ssl_checkpoint=PATH", output="logits",
-                           paper=paper, convert_checkpoint=convert_tak_checkpoint if module is SslAasist else None))
+                           paper=paper, convert_checkpoint=convert_tak_checkpoint if module is SslAasist else None,
+                           count_parameters=_counter(module)))
 
 
 @hookimpl
