@@ -121,10 +121,14 @@ def test_leaderboard_marks_released_rows_beside_trained_rows(store):
         assert row.key.released.startswith(f"{name} sha256:")
         assert "released weights" in row.label()
     assert rows[("aasist-l", False)].key.released is None  # the trained row stays its own row
-    reports = render_report(store, store.parent / "reports", formats=("html", "md"))
+    reports = render_report(store, store.parent / "reports", formats=("html", "md", "json"))
     html = Path(reports["html"]).read_text()
     assert html.count('class="badge badge-released"') == 2 * len(RELEASED)  # eval and dev tables
-    assert "released weights AASIST-L.pth sha256:" in Path(reports["md"]).read_text()
+    markdown = Path(reports["md"]).read_text()
+    assert "released weights AASIST-L.pth sha256:" in markdown and "| released |" in markdown
+    exported = json.loads(Path(reports["json"]).read_text())
+    released_rows = [row for table in exported["tables"] for row in table["rows"] if row["released_weights"]]
+    assert len(released_rows) == 2 * len(RELEASED)
 
 
 def test_checkpoint_option_errors_and_config_file(tmp_path):
