@@ -191,3 +191,16 @@ def test_tak_released_key_names_load_into_xlsr_aasist(weights, tmp_path):
     waves = torch.randn(2, 16000, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         torch.testing.assert_close(target(waves), source(waves), atol=1e-5, rtol=0)
+
+
+def test_the_plan_asks_for_weights_and_a_run_of_every_model_leaves_ssl_systems_out():
+    from benchsuite.planning.plan import build_plan
+
+    registry = get_registry()
+    data = {"synth-la": DataSource(None, dict(SYNTH))}
+    with pytest.raises(ConfigError, match=r"model 'xlsr-sls'.*ssl_checkpoint '': expected the pretrained weights "
+                                          r"\(xlsr-300m\).*nothing is downloaded"):
+        build_plan(registry, RunOptions(models=["xlsr-sls"], datasets=["synth-la"], profile="quick", data=data))
+    cells = build_plan(registry, RunOptions(datasets=["synth-la"], profile="quick", data=data))
+    planned = {cell.identity.model for cell in cells}
+    assert "aasist" in planned and not planned & {"xlsr-aasist", "xlsr-sls", "wavlm-aasist", "ssl-linear"}

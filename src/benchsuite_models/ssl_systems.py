@@ -65,6 +65,14 @@ class SslFrontEndConfig:
     front_end_lr: float | None = None
     gradient_checkpointing: bool = False  # recompute transformer layers in backward (memory for time)
 
+    def problems(self) -> list[str]:
+        """Checked when the run is planned: without weights the system cannot be built (a run that
+        does not name its models leaves it out)."""
+        if not self.ssl_checkpoint:
+            return [f"ssl_checkpoint '': expected the pretrained weights ({self.ssl_architecture}): a fairseq "
+                    f"checkpoint such as xlsr2_300m.pt or a Hugging Face model directory; nothing is downloaded"]
+        return []
+
 
 @dataclass
 class SslAasistConfig(SslFrontEndConfig):

@@ -80,7 +80,8 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
 
     models = [registry.models.get(n) for n in options.models] if options.models else list(registry.models)
     # every recipe and config is typed and checked here, before any dataset is opened
-    resolved = resolve_models(registry, models, options.profile, overrides)
+    resolved = resolve_models(registry, models, options.profile, overrides, implicit=not options.models)
+    models = [m for m in models if any((m.spec.name, task) in resolved for task in m.spec.tasks)]
     released = parse_checkpoints(options.checkpoints, [m.spec.name for m in models])
     if options.datasets:
         datasets = [registry.datasets.get(n) for n in options.datasets]
