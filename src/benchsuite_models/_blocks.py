@@ -31,7 +31,9 @@ class ResidualBlock2d(nn.Module):
     - ``shortcut_conv=False`` with a 1-channel input adds the input to every
       output channel by broadcasting (RawGAT-ST's first block);
     - ``unused_conv``: RawGAT-ST's non-first blocks define a 1 -> C conv that
-      the forward pass never uses.
+      the forward pass never uses;
+    - ``time_pool=1``: no pooling, as in the AASIST back-end of Tak et al. (2022), whose
+      blocks have the max-pool commented out (TakHemlata/SSL_Anti-spoofing ``model.py:428``).
 
     Fast paths (equal to float32 rounding; ``fast_paths = False`` on the class
     restores the reference's exact operation order): on CPU, convolutions of a
@@ -44,9 +46,10 @@ class ResidualBlock2d(nn.Module):
     fast_paths = True
 
     def __init__(self, in_channels: int, out_channels: int, *, first: bool = False,
-                 shortcut_conv: bool | None = None, unused_conv: bool = False) -> None:
+                 shortcut_conv: bool | None = None, unused_conv: bool = False, time_pool: int = 3) -> None:
         super().__init__()
         self.first = first
+        self.time_pool = time_pool
         if not first:
             self.discarded_bn = nn.BatchNorm2d(in_channels)
         self.conv_in = nn.Conv2d(in_channels, out_channels, kernel_size=(2, 3), padding=(1, 1))
@@ -63,12 +66,15 @@ class ResidualBlock2d(nn.Module):
         if not self.fast_paths:
             out = self.conv_out(F.selu(self.bn(self.conv_in(x)), inplace=True))
             out += self.shortcut(x) if self.shortcut is not None else x
-            return max_pool_last_dim(out, 3)
+            return self._pool(out)
         if not self.training:
             return self._forward_eval(x)
         out = self.conv_out(F.selu(self.bn(self._convolve(x, self.conv_in)), inplace=True))
         out += self._convolve(x, self.shortcut) if self.shortcut is not None else x
-        return max_pool_last_dim(out, 3)
+        return self._pool(out)
+
+    def _pool(self, out: torch.Tensor) -> torch.Tensor:
+        return max_pool_last_dim(out, self.time_pool) if self.time_pool > 1 else out
 
     @staticmethod
     def _convolve(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
@@ -81,7 +87,7 @@ class ResidualBlock2d(nn.Module):
         if x.device.type != "cpu":
             out = self.conv_out(F.selu(F.conv2d(x, weight, bias, padding=self.conv_in.padding), inplace=True))
             out += self.shortcut(x) if self.shortcut is not None else x
-            return max_pool_last_dim(out, 3)
+            return self._pool(out)
         if x.shape[1] > 1:
             x = x.contiguous(memory_format=torch.channels_last)
         out = F.selu(conv2d_channels_last(x, weight, bias, self.conv_in.padding), inplace=True)
@@ -90,7 +96,7 @@ class ResidualBlock2d(nn.Module):
             out += conv2d_channels_last(x, self.shortcut.weight, self.shortcut.bias, self.shortcut.padding)
         else:
             out += x
-        return max_pool_time_channels_last(out, 3)
+        return max_pool_time_channels_last(out, self.time_pool) if self.time_pool > 1 else out
 
 
 def _shifted_copies(x: torch.Tensor, kernel: tuple[int, int], padding: tuple[int, int], dim: int) -> torch.Tensor:

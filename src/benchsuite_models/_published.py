@@ -143,9 +143,35 @@ XVECTOR_BASELINES = (
 xvector = _registering(XVECTOR_BASELINES)
 
 
+# --------------------------------------------------------------------------- self-supervised front ends
+
+SSL_TAK = "TakHemlata/SSL_Anti-spoofing"
+SSL_SLS = "QiShanZhang/SLSforASVspoof-2021-DF"
+
+
+def ssl_systems(register: Callable[[Baseline], None]) -> None:
+    # Released weights of the authors, as their READMEs report them; ASVspoof 2021 eval package, eval
+    # subset ("evaluate_2021_LA.py Score_LA.txt ./keys eval", TAK README.md:70-72), trained on 2019 LA train.
+    tak = f"{SSL_TAK} README.md:63-66 (released pre-trained models best_SSL_model_LA.pth / _DF.pth)"
+    sls = f"{SSL_SLS} README.md:81-84 (released pre-trained model)"
+    conditions = {"subset": "eval", "training": "2019 LA train", "weights": "released", "crop": "first 64,600 samples"}
+    common = dict(year=2022, conditions=conditions)
+    register(Baseline("XLS-R + AASIST (LA)", "asvspoof2021-la", "eval", "eer", 0.0082, tak, model="xlsr-aasist",
+                      **common))
+    register(Baseline("XLS-R + AASIST (LA)", "asvspoof2021-la", "eval", "min_tdcf_revised", 0.2066, tak,
+                      model="xlsr-aasist", formulation="revised", **common))
+    register(Baseline("XLS-R + AASIST (DF)", "asvspoof2021-df", "eval", "eer", 0.0285, tak, model="xlsr-aasist-df",
+                      **common))
+    common = dict(year=2024, conditions=conditions, model="xlsr-sls")
+    register(Baseline("XLS-R + SLS", "asvspoof2021-df", "eval", "eer", 0.0192, sls, **common))
+    register(Baseline("XLS-R + SLS", "asvspoof2021-la", "eval", "eer", 0.0287, sls, **common))
+    register(Baseline("XLS-R + SLS", "in-the-wild", "eval", "eer", 0.0746, sls,
+                      **{**common, "conditions": {**conditions, "subset": "all"}}))
+
+
 BY_PLUGIN: dict[str, Callable[[Callable[[Baseline], None]], None]] = {
     "aasist": aasist, "rawgat-st": rawgat_st, "lfcc-lcnn": lfcc_lcnn,
-    "ecapa-tdnn": ecapa_tdnn, "resnet": resnet, "xvector": xvector,
+    "ecapa-tdnn": ecapa_tdnn, "resnet": resnet, "xvector": xvector, "ssl-systems": ssl_systems,
 }
 
 

@@ -195,17 +195,24 @@ class Aasist(nn.Module):
         temporal = encoded.amax(dim=2).transpose(1, 2)  # [B, frames, C]
         temporal = self.pool_temporal(self.gat_temporal(temporal))
 
-        outputs = [self.branches[i](temporal, spectral) for i in range(2)]
-        temporal_1, spectral_1, master_1 = (self.branch_dropout(t) for t in outputs[0])
-        temporal_2, spectral_2, master_2 = (self.branch_dropout(t) for t in outputs[1])
-        temporal = torch.maximum(temporal_1, temporal_2)
-        spectral = torch.maximum(spectral_1, spectral_2)
-        master = torch.maximum(master_1, master_2)
-        return torch.cat([temporal.abs().amax(dim=1), temporal.mean(dim=1),
-                          spectral.abs().amax(dim=1), spectral.mean(dim=1), master.squeeze(1)], dim=1)
+        return branch_readout(self.branches, self.branch_dropout, temporal, spectral)
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.hidden_dropout(self.embed(waveforms)))
+
+
+def branch_readout(branches: nn.ModuleList, dropout: nn.Module, temporal: torch.Tensor,
+                   spectral: torch.Tensor) -> torch.Tensor:
+    """The two HS-GAL branches, dropout on each, their element-wise max, then the readout
+    ``[max|T|, mean T, max|S|, mean S, master]``."""
+    outputs = [branches[i](temporal, spectral) for i in range(2)]
+    temporal_1, spectral_1, master_1 = (dropout(t) for t in outputs[0])
+    temporal_2, spectral_2, master_2 = (dropout(t) for t in outputs[1])
+    temporal = torch.maximum(temporal_1, temporal_2)
+    spectral = torch.maximum(spectral_1, spectral_2)
+    master = torch.maximum(master_1, master_2)
+    return torch.cat([temporal.abs().amax(dim=1), temporal.mean(dim=1),
+                      spectral.abs().amax(dim=1), spectral.mean(dim=1), master.squeeze(1)], dim=1)
 
 
 # --------------------------------------------------------------------------- registration

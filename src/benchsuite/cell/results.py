@@ -19,6 +19,10 @@ def failed_result(identity: CellIdentity, error_type: str, message: str, traceba
 
 def describe_identity(identity: CellIdentity) -> dict[str, Any]:
     """The descriptive part of a result (task, dataset, model, recipe) from a cell identity."""
+    model = {"name": identity.model, "config": identity.model_config, "params": None,
+             "plugin": identity.plugins["model"].to_plain()}
+    if identity.released is not None:
+        model["released_weights"] = dict(identity.released)  # an eval-only cell: {sha256, file}
     return {
         "task": identity.task,
         "profile": identity.profile,
@@ -27,7 +31,6 @@ def describe_identity(identity: CellIdentity) -> dict[str, Any]:
                     "eval_split": "eval", "dev_split": "dev",
                     "options": identity.dataset_options, "fingerprint": identity.dataset_fingerprint,
                     "plugin": identity.plugins["dataset"].to_plain()},
-        "model": {"name": identity.model, "config": identity.model_config, "params": None,
-                  "plugin": identity.plugins["model"].to_plain()},
+        "model": model,
         "recipe": identity.recipe,
     }

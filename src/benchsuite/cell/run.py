@@ -17,7 +17,7 @@ import torch
 
 from benchsuite.training import distributed
 from benchsuite.contract import RandomStreams
-from benchsuite.contract import CellFailure, ConfigError, Dataset, Recipe, SplitData, Task, TaskInfo
+from benchsuite.contract import CellFailure, ConfigError, DataError, Dataset, Recipe, SplitData, Task, TaskInfo
 from benchsuite.planning.options import DEFAULT_AUDIO_CACHE_BUDGET_GB, config_from_plain, recipe_from_plain
 from benchsuite.training.audio_cache import DecodedAudioCache
 from benchsuite.training.data import (WaveformDataset, audio_cache_key, audio_source, decoded_cache_dir, eval_batch_size,
@@ -36,7 +36,7 @@ from benchsuite.cell.directory import CellDirectories, running_elsewhere
 from benchsuite.training.checkpoints import BEST, load_checkpoint
 from benchsuite.training.device import autocast_dtype, peak_memory_mb, resolve_device
 from benchsuite.training.loading import choose_audio_cache, resolve_loader_settings
-from benchsuite.training.loop import EstimatorTrainer, Trainer, is_estimator
+from benchsuite.training.loop import EstimatorTrainer, Trainer, TrainSummary, is_estimator
 from benchsuite.training.optim import make_loss
 from benchsuite.training.seeding import configure_determinism, seed_everything
 
@@ -315,6 +315,8 @@ class _Cell:
             return {}  # an estimator fits once, on rank 0
         params = (self.spec.count_parameters(self.model_config) if self.spec.count_parameters is not None
                   else sum(p.numel() for p in model.parameters()))
+        if self.ident.released is not None:
+            return self._run_released(model, params, train, dev, evaluation, class_names)
         checkpoint_dir = self.cell_dir / "checkpoints"
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
         head = None if estimator else self.head_for(model, len(class_names))
@@ -354,6 +356,44 @@ class _Cell:
             if summary.averaged_epochs is not None:
                 selection["averaging"] = {"rule": recipe.averaging, "epochs": summary.averaged_epochs,
                                           "bn_update": recipe.bn_update}
+        return self._evaluate(scorer, model, params, train, dev, dev_loader, evaluation, class_names, estimator,
+                              summary, selection, selection_note)
+
+    def _run_released(self, model: Any, params: int, train: SplitData, dev: SplitData | None,
+                      evaluation: SplitData, class_names: tuple[str, ...]) -> dict[str, Any]:
+        """An eval-only cell: the released weights, loaded strictly, score dev and eval untrained."""
+        from benchsuite.planning.released import file_sha256
+        from benchsuite.training.checkpoints import load_weights_strictly, read_weights_file
+
+        if is_estimator(model) or self.spec.output != "logits":
+            raise ConfigError(f"--checkpoint {self.spec.name}=...: released weights are evaluated for models "
+                              f"that output logits; {self.spec.name!r} needs training-time state")
+        released = self.ident.released
+        path = self.runtime.released_path
+        if not path:
+            raise ConfigError(f"cell {self.ident.label}: no path to the released weights {released['file']} "
+                              f"on this machine (runtime.released_path)")
+        if file_sha256(Path(path)) != released["sha256"]:
+            raise DataError(f"--checkpoint {path}: its SHA-256 is no longer {released['sha256']} (the file changed "
+                            f"after planning)")
+        load_weights_strictly(self.spec, model, read_weights_file(Path(path)), Path(path))
+        model.to(self.device).eval()
+        scorer = self._scorer(model, None, estimator=False)
+        dev_loader = (self.loader(dev, class_names, train=False, as_list=False, from_train_dataset=True,
+                                  labelled=not self.strategy.scores_trials) if dev is not None else None)
+        if dev_loader is not None and not self.strategy.scores_trials:
+            self._write_scores(dev, scorer(dev, dev_loader), DEV_SCORES)
+        summary = TrainSummary(epochs_run=0, best_epoch=None, best_value=None, resumed_from_epoch=None,
+                               train_seconds=0.0)
+        selection = {"rule": "none (released weights, not trained)", "epoch": None, "value": None}
+        return self._evaluate(scorer, model, params, train, dev, dev_loader, evaluation, class_names, False,
+                              summary, selection, None)
+
+    def _evaluate(self, scorer, model: Any, params: int, train: SplitData, dev: SplitData | None, dev_loader,
+                  evaluation: SplitData, class_names: tuple[str, ...], estimator: bool, summary: Any,
+                  selection: dict[str, Any], selection_note: str | None) -> dict[str, Any]:
+        """Score the eval split (and dev, when its scores were written) and assemble the result."""
+        recipe, task = self.recipe, self.task
         eval_started = time.monotonic()
         eval_loader = self.loader(evaluation, class_names, train=False, as_list=estimator, from_train_dataset=False,
                                   labelled=not self.strategy.scores_trials)
@@ -403,7 +443,8 @@ class _Cell:
                          "class_names": self.strategy.stored_class_names(class_names),
                          **({"waveform_normalisation": self.knobs.statistics} if self.knobs.statistics else {})},
             "artifacts": {"scores": SCORES, "dev_scores": DEV_SCORES if (self.cell_dir / DEV_SCORES).exists() else None,
-                          "train_log": "train_log.csv", "checkpoint": f"checkpoints/{BEST}"},
+                          "train_log": None if self.ident.released else "train_log.csv",
+                          "checkpoint": None if self.ident.released else f"checkpoints/{BEST}"},
         }
 
     def _scorer(self, model: Any, head: Any, *, estimator: bool):

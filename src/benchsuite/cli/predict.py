@@ -73,30 +73,15 @@ def predict(ctx: click.Context, model_name: str, checkpoint: Path, overrides: tu
 
 def load_checkpoint_file(path: Path) -> dict[str, Any]:
     """Tensors-only unpickling (``weights_only``): a checkpoint cannot run code when loaded."""
-    import pickle
+    from benchsuite.training.checkpoints import read_weights_file
 
-    import torch
-
-    if not path.is_file():
-        raise DataError(f"--checkpoint {path}: no such file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        unsupported = [line.strip() for line in str(exc).splitlines() if "Unsupported global" in line]
-        if not unsupported:
-            raise DataError(f"--checkpoint {path}: not a PyTorch checkpoint (cannot unpickle it)") from exc
-        raise DataError(f"--checkpoint {path}: holds objects other than tensors and plain values, which are not "
-                        f"loaded for safety ({unsupported[0]})") from exc
-    except Exception as exc:  # zip/pickle corruption surfaces as RuntimeError, EOFError, ...
-        raise DataError(f"--checkpoint {path}: not a PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(state, Mapping):
-        raise DataError(f"--checkpoint {path}: expected a state dict or a benchsuite checkpoint, "
-                        f"got a {type(state).__name__}")
-    return dict(state)
+    return read_weights_file(path)
 
 
 def _is_benchsuite_checkpoint(state: Mapping[str, Any]) -> bool:
-    return "model_state" in state and isinstance(state["model_state"], Mapping)
+    from benchsuite.training.checkpoints import is_benchsuite_checkpoint
+
+    return is_benchsuite_checkpoint(state)
 
 
 def resolve_config(spec: ModelSpec, state: Mapping[str, Any], overrides: Sequence[str],
@@ -130,32 +115,13 @@ def build_scoring_model(spec: ModelSpec, config: Any, state: Mapping[str, Any], 
     """Build the model and load the weights strictly (a partial load would score with random weights)."""
     import torch
 
+    from benchsuite.training.checkpoints import load_weights_strictly
+
     model = spec.build(config, TaskInfo(Task.SPOOF))
-    weights = state["model_state"] if _is_benchsuite_checkpoint(state) else state
-    if spec.convert_checkpoint is not None:
-        weights = spec.convert_checkpoint(weights)
+    load_weights_strictly(spec, model, state, checkpoint)
     if isinstance(model, torch.nn.Module):
-        result = model.load_state_dict(weights, strict=False)
-        problems = []
-        if result.missing_keys:
-            problems.append(f"missing {_first(result.missing_keys)}")
-        if result.unexpected_keys:
-            problems.append(f"unexpected {_first(result.unexpected_keys)}")
-        if problems:
-            raise DataError(f"--checkpoint {checkpoint}: does not match model {spec.name!r} with this config "
-                            f"({'; '.join(problems)})")
         model.eval()
-    else:
-        try:
-            model.load_state_dict(dict(weights))
-        except Exception as exc:
-            raise DataError(f"--checkpoint {checkpoint}: cannot load into {spec.name!r} ({exc})") from exc
     return model
-
-
-def _first(keys: Sequence[str], shown: int = 4) -> str:
-    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
-    return ", ".join(keys[:shown]) + more
 
 
 # --------------------------------------------------------------------------- scoring

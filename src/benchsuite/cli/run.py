@@ -113,6 +113,9 @@ def render(out: Path, report_dir: Path, command: str) -> dict[str, Path]:
 @click.option("--train-on", help="Training dataset for eval-only datasets (cross-dataset evaluation).")
 @click.option("--init-from", help="Start every cell from this cell's best checkpoint (pre-train + fine-tune); a cell "
                                   "of the same model, or of a model it is built on (e.g. xvector for xvector-lstm).")
+@click.option("--checkpoint", "checkpoints", multiple=True, metavar="MODEL=PATH",
+              help="Evaluate these weights (e.g. an author's released checkpoint) as an eval-only row of MODEL "
+                   "instead of training it. Repeatable.")
 @click.option("--num-workers", help="DataLoader worker processes: auto (default: none on CPU; on CUDA the cell's "
               "cores minus one, at most 16) or a number.")
 @click.option("--pin-memory/--no-pin-memory", default=None, help="Pin host memory (default: on with CUDA).")
@@ -184,6 +187,7 @@ def build_run_options(kw: dict[str, Any]):
     )
     from benchsuite.common.provenance import command_line
     from benchsuite.planning.sweeps import sweep_spec
+    from benchsuite.planning.released import checkpoint_texts
 
     file_cfg: dict[str, Any] = {}
     if kw.get("config_file"):
@@ -231,6 +235,8 @@ def build_run_options(kw: dict[str, Any]):
         data=data,
         train_on=pick(kw.get("train_on"), "train_on", None),
         init_from=kw.get("init_from"),
+        checkpoints=checkpoint_texts(file_cfg.get("checkpoints"), f"--config {kw.get('config_file')}")
+        + list(kw.get("checkpoints") or ()),
         num_workers=parse_num_workers(pick(kw.get("num_workers"), "num_workers", "auto")),
         pin_memory=pick(kw.get("pin_memory"), "pin_memory", None),
         persistent_workers=bool(pick(kw.get("persistent_workers"), "persistent_workers", True)),

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from benchsuite.contract import ConfigError
 
 PLUGIN_ROLES = ("model", "dataset", "train_dataset")
+_OMITTED_WHEN_NONE = ("released",)  # identity fields added later: left out while None, so ids stay
 
 
 @dataclass(frozen=True)
@@ -63,22 +64,28 @@ class CellIdentity:
     precision: str
     init_from: str | None
     plugins: dict[str, PluginTag]
+    # an eval-only cell of released weights: {"sha256": ..., "file": name}; absent (None) for every
+    # trained cell, so their identities and ids are what they always were
+    released: dict[str, str] | None = None
 
     def to_plain(self) -> dict[str, Any]:
         plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         plain["plugins"] = {role: tag.to_plain() for role, tag in self.plugins.items()}
+        for name in _OMITTED_WHEN_NONE:
+            if plain[name] is None:
+                del plain[name]
         return plain
 
     @classmethod
     def from_plain(cls, data: Mapping[str, Any]) -> "CellIdentity":
         names = [f.name for f in dataclasses.fields(cls)]
-        missing = [n for n in names if n not in data]
+        missing = [n for n in names if n not in data and n not in _OMITTED_WHEN_NONE]
         if missing:
             raise ConfigError(f"cell identity: missing {', '.join(missing)} (not a config written by benchsuite)")
         unknown = sorted(set(data) - set(names))
         if unknown:
             raise ConfigError(f"cell identity: unknown field(s) {', '.join(unknown)}")
-        values = {n: data[n] for n in names}
+        values = {n: data[n] for n in names if n in data}
         values["plugins"] = {role: PluginTag(**tag) for role, tag in data["plugins"].items()}
         return cls(**values)
 
@@ -86,14 +93,16 @@ class CellIdentity:
     def cell_id(self) -> str:
         canonical = json.dumps(self.to_plain(), sort_keys=True, separators=(",", ":"), default=str)
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-        readable = f"{self.dataset}.{self.model}.{self.profile}.s{self.seed}"
+        run = "released" if self.released is not None else f"s{self.seed}"
+        readable = f"{self.dataset}.{self.model}.{self.profile}.{run}"
         # plugin-chosen names become a directory name: keep it to one safe path component
         readable = re.sub(r"[^A-Za-z0-9._+-]", "_", readable)
         return f"{readable}.{digest}"
 
     @property
     def label(self) -> str:
-        return f"{self.dataset}/{self.model}/{self.profile}/seed{self.seed}"
+        run = f"released weights {self.released['file']}" if self.released is not None else f"seed{self.seed}"
+        return f"{self.dataset}/{self.model}/{self.profile}/{run}"
 
     def plugin_tags(self) -> list[dict[str, Any]]:
         return [self.plugins[role].to_plain() for role in PLUGIN_ROLES]
@@ -119,12 +128,13 @@ class CellRuntime:
     gpus: list[int] | None = None
     # {dataset: {split: fingerprint}} of the audio (storage.reuse): checked on reuse, never hashed
     audio_fingerprints: dict[str, dict[str, str]] | None = None
+    released_path: str | None = None  # where this machine has the released weights of an eval-only cell
 
     def to_plain(self) -> dict[str, Any]:
         plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         plain["data"] = {name: entry.to_plain() for name, entry in self.data.items()}
         # the launcher's fields appear only once an executor has set them, as they always have
-        optional = ("executor", "ddp", "threads", "gpus", "audio_fingerprints")
+        optional = ("executor", "ddp", "threads", "gpus", "audio_fingerprints", "released_path")
         return {k: v for k, v in plain.items() if k not in optional or v is not None}
 
     @classmethod

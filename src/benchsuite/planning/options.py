@@ -50,6 +50,7 @@ class RunOptions:
     data: dict[str, DataSource] = field(default_factory=dict)
     train_on: str | None = None
     init_from: str | None = None
+    checkpoints: list[str] = field(default_factory=list)  # "MODEL=PATH": eval-only cells of released weights
     num_workers: int | str = "auto"  # auto: 0 on CPU; on CUDA from the cores each cell gets (training/loading.py)
     pin_memory: bool | None = None  # None = on when training on CUDA
     persistent_workers: bool = True
@@ -147,7 +148,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
         data_root:                         # or a list of NAME=DIR strings, like repeated --data-root
           asvspoof2019-la: /data/LA
           asvspoof2021-la: {root: /data/ASVspoof2021, options: {subset: progress}}
-        select_datasets: [asvspoof2019-la] # optional, like --datasets
+        select_datasets: [asvspoof2019-la]   # optional, like --datasets
+        checkpoints: {aasist: /w/AASIST.pth}  # optional, like --checkpoint (a list of MODEL=PATH too)
 
     ``datasets:`` (the older name of ``data_root:``) is still read; see docs/config.md.
     The result has ``set`` as a mapping and every data root under ``datasets``."""
@@ -270,12 +272,18 @@ def _sweep_section(value: Any) -> str | None:
     return None if isinstance(value, dict) else "a mapping of axes (KEY: [values]) or axes: plus combinations:"
 
 
+def _checkpoints(value: Any) -> str | None:
+    # the MODEL=PATH entries themselves are checked by planning.released, like --checkpoint
+    ok = isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+    return None if ok else "a mapping MODEL: PATH or a list of MODEL=PATH"
+
+
 CONFIG_KEYS: dict[str, Any] = {
     "models": _names, "select_datasets": _names, "metrics": _names, "seeds": _positive_int, "seed_list": _seed_list,
     "profile": _text, "device": _text, "precision": _text, "out": _text, "report_dir": _text, "set": _key_values,
     "data_root": _roots, "datasets": _older_roots, "train_on": _text, "num_workers": _workers, "pin_memory": _flag,
     "audio_cache": _flag, "sweep": _sweep_section, "persistent_workers": _flag, "prefetch": _prefetch,
-    "audio_cache_budget_gb": _gigabytes, "deterministic": _flag,
+    "audio_cache_budget_gb": _gigabytes, "deterministic": _flag, "checkpoints": _checkpoints,
 }
 
 

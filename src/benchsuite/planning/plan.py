@@ -25,6 +25,7 @@ from benchsuite.planning.options import (
 from benchsuite.planning.fidelity import deviations_record
 from benchsuite.planning.hardware import resolve_precision
 from benchsuite.planning.recipes import ResolvedModel, resolve_models
+from benchsuite.planning.released import ReleasedWeights, parse_checkpoints
 from benchsuite.plugins.registry import Registered, Registry, unknown_name_message
 
 
@@ -83,7 +84,9 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
 
     models = [registry.models.get(n) for n in options.models] if options.models else list(registry.models)
     # every recipe and config is typed and checked here, before any dataset is opened
-    resolved = resolve_models(registry, models, options.profile, overrides)
+    resolved = resolve_models(registry, models, options.profile, overrides, implicit=not options.models)
+    models = [m for m in models if any((m.spec.name, task) in resolved for task in m.spec.tasks)]
+    released = parse_checkpoints(options.checkpoints, [m.spec.name for m in models])
     if options.datasets:
         datasets = [registry.datasets.get(n) for n in options.datasets]
         for reg in datasets:
@@ -129,6 +132,12 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
             raise ConfigError(f"--train-on {train_name}: its task {train_task} does not match {dspec.name}'s {task}")
         for mreg in models:
             if task not in mreg.spec.tasks:
+                continue
+            if mreg.spec.name in released:
+                # eval-only cells: one per released checkpoint, whatever the seeds (nothing is trained)
+                for weights in released[mreg.spec.name]:
+                    cells.append(_make_cell(registry, dreg, train_name, mreg, 0, options, task, eval_data,
+                                            train_data, checks, resolved[(mreg.spec.name, task)], weights))
                 continue
             for seed in options.seeds:
                 cells.append(_make_cell(registry, dreg, train_name, mreg, seed, options, task, eval_data, train_data,
@@ -182,7 +191,8 @@ class _DatasetChecks:
 
 def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Registered, seed: int,
                options: RunOptions, task: Task, eval_data: DataEntry, train_data: DataEntry,
-               checks: _DatasetChecks, model: ResolvedModel, precision: str) -> Cell:
+               checks: _DatasetChecks, model: ResolvedModel, precision: str,
+               released: ReleasedWeights | None = None) -> Cell:
     dspec: DatasetSpec = dreg.spec
     mspec: ModelSpec = mreg.spec
     recipe, model_config = model.recipe, model.config
@@ -203,6 +213,7 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         precision=precision,
         init_from=options.init_from,
         plugins={"model": _plugin_tag(mreg), "dataset": _plugin_tag(dreg), "train_dataset": _plugin_tag(treg)},
+        released=released.identity() if released is not None else None,
     )
     runtime = CellRuntime(
         device=options.device,
@@ -216,6 +227,7 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         deterministic=options.deterministic,
         precision_requested=options.precision,
         command=options.command,
+        released_path=str(released.path) if released is not None else None,
     )
     # beside the identity, not in it: a reworded reference must not orphan stored cells
     config = CellConfig(identity, runtime, fidelity=deviations_record(list(model.deviations)))

@@ -28,8 +28,12 @@ class ResolvedModel:
 
 
 def resolve_models(registry: Registry, models: list[Registered[ModelSpec]], profile: str,
-                   overrides: list[Override]) -> dict[tuple[str, Task], ResolvedModel]:
-    """(model name, task) -> its checked recipe and config, for every task each model serves."""
+                   overrides: list[Override], implicit: bool = False) -> dict[tuple[str, Task], ResolvedModel]:
+    """(model name, task) -> its checked recipe and config, for every task each model serves.
+
+    A model config may name what it still needs from the user with a method ``problems()``
+    (e.g. the path of pretrained weights).  ``implicit`` (the run did not name its models):
+    such a model is left out of the matrix instead of failing the run."""
     model_overrides = [ov for ov in overrides if ov.scope == "model"]
     resolved: dict[tuple[str, Task], ResolvedModel] = {}
     fields_seen: set[str] = set()
@@ -39,6 +43,8 @@ def resolve_models(registry: Registry, models: list[Registered[ModelSpec]], prof
         fields_seen |= config_fields | _fields(Recipe)
         for task in spec.tasks:
             recipe, config, _sources, deviations = fidelity.resolve(spec, profile, task, model_overrides)
+            if implicit and config_problems(config):
+                continue  # needs the user's input (e.g. weights) and was not asked for
             _check(registry, spec, profile, task, recipe, config, model_overrides)
             resolved[(spec.name, task)] = ResolvedModel(recipe, config, tuple(deviations))
     for ov in model_overrides:
@@ -59,6 +65,7 @@ def _check(registry: Registry, spec: ModelSpec, profile: str, task: Task, recipe
             expected = value_problem(getattr(config, item.name), hints.get(item.name, Any))
             if expected is not None:
                 problems.append((item.name, f"{item.name} {getattr(config, item.name)!r}: expected {expected}"))
+    problems += [(p.split(" ", 1)[0], p) for p in config_problems(config)] if not problems else []
     for name in recipe.augmentations:
         if name not in registry.augmentations:
             problems.append(("augmentations", "augmentations: " + unknown_name_message(
@@ -71,6 +78,12 @@ def _check(registry: Registry, spec: ModelSpec, profile: str, task: Task, recipe
     where = setter.where if setter else f"model {spec.name!r}, {profile!r} recipe for {task}"
     more = f" (and {len(problems) - 1} more: {'; '.join(p for _, p in problems[1:])})" if len(problems) > 1 else ""
     raise ConfigError(f"{where}: {problem}{more}")
+
+
+def config_problems(config: Any) -> list[str]:
+    """What a model config still needs from the user, one line each ("ssl_checkpoint '': expected ...")."""
+    check = getattr(config, "problems", None)
+    return [str(p) for p in check()] if callable(check) else []
 
 
 def _fields(cls: type) -> set[str]:

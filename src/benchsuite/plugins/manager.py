@@ -39,7 +39,7 @@ BUILTIN_KINDS: dict[str, frozenset[str]] = {
     "aasist": _MODELS_BASELINES, "rawgat-st": _MODELS_BASELINES, "rawnet2": _MODELS, "lfcc-lcnn": _MODELS_BASELINES,
     "gmm": _MODELS, "ecapa-tdnn": _MODELS_BASELINES, "resnet": _MODELS_BASELINES, "xvector": _MODELS_BASELINES,
     "sincnet": _MODELS, "cnn-bilstm": _MODELS, "se-lcnn": _MODELS, "partialspoof": _DATASETS,
-    "embedding-classifiers": _MODELS, "vggish": _MODELS,
+    "embedding-classifiers": _MODELS, "vggish": _MODELS, "ssl-systems": _MODELS_BASELINES,
     "synth": _DATASETS, "asvspoof": _DATASETS_BASELINES, "in-the-wild": _DATASETS, "voxceleb": _DATASETS,
     "kaldi": _DATASETS_BASELINES, "csv-manifest": _DATASETS,
     "augment": frozenset({"augmentations"}),

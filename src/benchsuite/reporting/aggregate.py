@@ -131,6 +131,8 @@ class RowKey:
     # set when the row's numbers come from cells of another (evaluation) dataset: the
     # dev-split selection numbers of cross-dataset cells
     cell_dataset: str | None = None
+    # an eval-only row of released weights: "FILE sha256:<first 12 hex digits>" (None: trained seeds)
+    released: str | None = None
 
 
 @dataclass
@@ -188,6 +190,8 @@ class Row:
     def label(self) -> str:
         """Plain-text label of the system (escaped by whoever renders it)."""
         parts = [self.key.model]
+        if self.key.released:
+            parts.append(f"released weights {self.key.released}")
         if self.key.init_from:
             parts.append(f"init {self.key.init_from}")
         if self.key.cell_dataset:
@@ -280,7 +284,15 @@ def row_key(result: Mapping[str, Any], split: str | None = None) -> RowKey:
         init_from=str(init_from) if init_from else None,
         variant=_variant(result),
         cell_dataset=name if split is not None and _split_dataset(result, split) != name else None,
+        released=_released(result),
     )
+
+
+def _released(result: Mapping[str, Any]) -> str | None:
+    weights = (result.get("model") or {}).get("released_weights")
+    if not isinstance(weights, Mapping):
+        return None
+    return f"{weights.get('file', '?')} sha256:{str(weights.get('sha256', ''))[:12]}"
 
 
 def _seed_sort_key(result: Mapping[str, Any]) -> tuple:
@@ -380,7 +392,8 @@ def _mark_variants(rows: list[Row]) -> None:
     by_system: dict[tuple, list[Row]] = {}
     for row in rows:
         k = row.key
-        by_system.setdefault((k.model, k.profile, k.train_dataset, k.init_from, k.cell_dataset), []).append(row)
+        by_system.setdefault((k.model, k.profile, k.train_dataset, k.init_from, k.cell_dataset, k.released),
+                             []).append(row)
     for same in by_system.values():
         if len(same) > 1:
             for row in same:
@@ -434,4 +447,4 @@ def _row_sort_key(row: Row, columns: list[MetricColumn]) -> tuple:
         if cell is not None and cell.stats is not None:
             primary = cell.stats.mean if columns[0].lower_is_better else -cell.stats.mean
     return (PROFILE_ORDER.get(row.profile, 9), primary is None, primary if primary is not None else 0.0,
-            row.model, row.key.variant)
+            row.model, row.key.released or "", row.key.variant)

@@ -80,7 +80,7 @@ def _cell_dict(cell: MetricCell) -> dict[str, Any]:
 def _row_dict(row: Row) -> dict[str, Any]:
     return {
         "model": row.model, "profile": row.profile, "train_dataset": row.key.train_dataset,
-        "cell_dataset": row.key.cell_dataset,
+        "cell_dataset": row.key.cell_dataset, "released_weights": row.key.released,
         "init_from": row.key.init_from, "variant": row.key.variant, "label": row.label(), "params": row.params,
         "seeds": row.seeds, "cell_ids": [r.get("cell_id") for r in row.runs],
         "failed_cell_ids": [r.get("cell_id") for r in row.failed],
@@ -163,7 +163,8 @@ def export_markdown(report: Report) -> str:
             align += ["---:"] * 4
         lines += ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
         for row in table.rows:
-            seeds = f"{len(row.runs)}" + (f" (+{len(row.failed)} failed)" if row.failed else "")
+            seeds = ("released" if row.key.released else f"{len(row.runs)}") + (
+                f" (+{len(row.failed)} failed)" if row.failed else "")
             marker = (f" ≠{len(row.deviations)}" if row.deviations else "" if row.fidelity_recorded else " ?")
             cells = [md_escape(row.label()) + marker, md_escape(row.profile), md_escape(row.key.train_dataset),
                      fmt_params(row.params), seeds]

@@ -5,7 +5,8 @@ sidecar ``NAME.sha256`` holding the byte count and SHA-256 of what was written, 
 was cut short or damaged later (a full disk, a copy that stopped) is recognised instead of
 failing the cell on every re-run.  Before ``last.pt`` is replaced, the previous good one is
 kept as ``last.prev.pt``: resuming falls back to it, or starts the cell over, with a notice
-that names the bad file.
+that names the bad file.  Checkpoint files given by the user (released weights) are read safely
+and loaded strictly.
 """
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
 from benchsuite.common.files import atomic_write_bytes, atomic_write_text
-from benchsuite.contract import CellFailure
+from benchsuite.contract import CellFailure, ModelSpec
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -119,3 +120,66 @@ def load_resume_checkpoint(path: Path, notice: Callable[[str], None], *,
     if problems:
         notice(f"{'; '.join(problems)}; no good checkpoint is left, starting this cell over")
     return None
+
+# --------------------------------------------------------------------------- released weights
+
+
+def read_weights_file(path: Path, option: str = "--checkpoint") -> dict[str, Any]:
+    """A checkpoint file read with tensors-only unpickling (``weights_only``), so loading it cannot
+    run code: a benchsuite checkpoint or a plain state dict such as an author's released weights."""
+    import pickle
+
+    from benchsuite.contract import DataError
+
+    if not path.is_file():
+        raise DataError(f"{option} {path}: no such file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        unsupported = [line.strip() for line in str(exc).splitlines() if "Unsupported global" in line]
+        if not unsupported:
+            raise DataError(f"{option} {path}: not a PyTorch checkpoint (cannot unpickle it)") from exc
+        raise DataError(f"{option} {path}: holds objects other than tensors and plain values, which are not "
+                        f"loaded for safety ({unsupported[0]})") from exc
+    except Exception as exc:  # zip/pickle corruption surfaces as RuntimeError, EOFError, ...
+        raise DataError(f"{option} {path}: not a PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, Mapping):
+        raise DataError(f"{option} {path}: expected a state dict or a benchsuite checkpoint, "
+                        f"got a {type(state).__name__}")
+    return dict(state)
+
+
+def is_benchsuite_checkpoint(state: Mapping[str, Any]) -> bool:
+    return "model_state" in state and isinstance(state["model_state"], Mapping)
+
+
+def load_weights_strictly(spec: ModelSpec, model: Any, state: Mapping[str, Any], path: Path,
+                          option: str = "--checkpoint") -> None:
+    """Load a checkpoint's weights (ours, or foreign ones through the spec's ``convert_checkpoint``)
+    into ``model``; any missing or unexpected tensor is an error, since a partial load would score
+    with random weights."""
+    from benchsuite.contract import DataError
+
+    weights = state["model_state"] if is_benchsuite_checkpoint(state) else state
+    if spec.convert_checkpoint is not None:
+        weights = spec.convert_checkpoint(weights)
+    if isinstance(model, torch.nn.Module):
+        result = model.load_state_dict(weights, strict=False)
+        problems = []
+        if result.missing_keys:
+            problems.append(f"missing {_first(result.missing_keys)}")
+        if result.unexpected_keys:
+            problems.append(f"unexpected {_first(result.unexpected_keys)}")
+        if problems:
+            raise DataError(f"{option} {path}: does not match model {spec.name!r} with this config "
+                            f"({'; '.join(problems)})")
+    else:
+        try:
+            model.load_state_dict(dict(weights))
+        except Exception as exc:
+            raise DataError(f"{option} {path}: cannot load into {spec.name!r} ({exc})") from exc
+
+
+def _first(keys: Sequence[str], shown: int = 4) -> str:
+    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more

@@ -25,7 +25,7 @@ from benchsuite.common.files import atomic_write_text
 from benchsuite.training.averaging import WeightAverage, update_batch_norm
 from benchsuite.training.checkpoints import BEST, LAST, load_checkpoint, load_resume_checkpoint, save_checkpoint
 from benchsuite.training.device import autocast_dtype
-from benchsuite.training.optim import build_optimizer, lr_factor, make_loss, make_sample_loss
+from benchsuite.training.optim import build_optimizer, lr_factor, make_loss, make_sample_loss, parameter_groups
 from benchsuite.training.seeding import seed_everything
 from benchsuite.training.timing import EpochTiming, StepTimer
 
@@ -146,9 +146,7 @@ class Trainer:
         self.model_name = model_name
         self.model_config = model_config
         self.loss_fn = make_loss(recipe, device)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        if self.head is not None:
-            params += [p for p in self.head.parameters() if p.requires_grad]
+        params = parameter_groups(recipe, [self.model, self.head])
         if not params:
             raise ConfigError(f"model {model_name!r} has no trainable parameters")
         self.optimizer = build_optimizer(recipe, params)

@@ -21,8 +21,47 @@ def lr_scale(recipe: Recipe) -> float:
     raise ConfigError(f"recipe lr_scaling {recipe.lr_scaling!r}: expected none or batch_over_64")
 
 
-def build_optimizer(recipe: Recipe, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    lr = recipe.lr * lr_scale(recipe)
+def parameter_groups(recipe: Recipe, modules: list[torch.nn.Module | None]) -> list[dict]:
+    """The trainable parameters of ``modules`` as optimiser groups.
+
+    A module may declare its own groups with a method ``parameter_groups(recipe)`` returning
+    torch-style groups (``{"params": [...], "lr": ...}``; a group without ``lr`` trains at the
+    recipe's), e.g. a pretrained front-end at a lower learning rate than its back-end.  Every
+    other trainable parameter joins the first group, at the recipe's lr.  The schedule then
+    scales every group's lr by the same factor (``lr_factor``)."""
+    default: list[torch.nn.Parameter] = []
+    extra: list[dict] = []
+    for module in modules:
+        if module is None:
+            continue
+        declared = getattr(module, "parameter_groups", None)
+        if not callable(declared):
+            default += [p for p in module.parameters() if p.requires_grad]
+            continue
+        groups = declared(recipe)
+        grouped = {id(p) for group in groups for p in group["params"]}
+        missing = [p for p in module.parameters() if p.requires_grad and id(p) not in grouped]
+        if missing:
+            raise ConfigError(f"{type(module).__name__}.parameter_groups leaves out {len(missing)} trainable "
+                              f"parameter tensor(s)")
+        for group in groups:
+            params = [p for p in group["params"] if p.requires_grad]
+            if not params:
+                continue
+            if "lr" not in group:
+                default += params
+            else:
+                extra.append({**group, "params": params})
+    return ([{"params": default}] if default else []) + extra
+
+
+def build_optimizer(recipe: Recipe, parameters: list[torch.nn.Parameter] | list[dict]) -> torch.optim.Optimizer:
+    """The recipe's optimiser over ``parameters`` (tensors, or groups from :func:`parameter_groups`); the lr
+    scaling rule applies to every group's lr alike."""
+    scale = lr_scale(recipe)
+    lr = recipe.lr * scale
+    if parameters and isinstance(parameters[0], dict):
+        parameters = [{**g, "lr": g["lr"] * scale} if "lr" in g else g for g in parameters]
     if recipe.optimizer == "adam":
         return torch.optim.Adam(parameters, lr=lr, betas=tuple(recipe.betas), eps=recipe.eps,
                                 weight_decay=recipe.weight_decay)
