@@ -137,7 +137,8 @@ def build_plan(registry: Registry, options: RunOptions, overrides: list[Override
                 # eval-only cells: one per released checkpoint, whatever the seeds (nothing is trained)
                 for weights in released[mreg.spec.name]:
                     cells.append(_make_cell(registry, dreg, train_name, mreg, 0, options, task, eval_data,
-                                            train_data, checks, resolved[(mreg.spec.name, task)], weights))
+                                            train_data, checks, resolved[(mreg.spec.name, task)], precision,
+                                            released=weights))
                 continue
             for seed in options.seeds:
                 cells.append(_make_cell(registry, dreg, train_name, mreg, seed, options, task, eval_data, train_data,
