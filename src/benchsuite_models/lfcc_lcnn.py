@@ -18,9 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchsuite.api import DataError, Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
+from benchsuite.api import Deviation, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from . import _published
+from ._lcnn import checked_lfcc, lcnn_blstm_skip
 from ._converters import convert_lfcc_lcnn
 from ._features import LFCC
 
@@ -128,22 +129,10 @@ class LfccLcnn(nn.Module):
     def features(self, waveforms: torch.Tensor) -> torch.Tensor:
         """``[batch, frames, 60]`` LFCC, in float32 even under autocast (the reference
         computes it without gradients, as here)."""
-        if waveforms.dim() != 2:
-            raise DataError(f"{NAME} expects [batch, samples] audio, got shape {tuple(waveforms.shape)}")
-        if waveforms.shape[1] < self.min_samples():
-            raise DataError(f"{NAME} needs at least {self.min_samples()} samples per input "
-                            f"({self.MIN_FRAMES} LFCC frames); got {waveforms.shape[1]}")
-        with torch.no_grad(), torch.autocast(device_type=waveforms.device.type, enabled=False):
-            return self.frontend(waveforms.float())
+        return checked_lfcc(self.frontend, waveforms, NAME, self.min_samples(), self.MIN_FRAMES)
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
-        hidden = self.lcnn(self.features(waveforms).unsqueeze(1))  # [B, 32, T/16, 3]
-        batch, channels, frames, width = hidden.shape
-        sequence = hidden.permute(0, 2, 1, 3).reshape(batch, frames, channels * width)
-        recurrent = sequence
-        for lstm in self.blstm:
-            recurrent, _ = lstm(recurrent)
-        return self.output((recurrent + sequence).mean(dim=1))
+        return self.output(lcnn_blstm_skip(self.lcnn, self.blstm, self.features(waveforms)).mean(dim=1))
 
 
 # --------------------------------------------------------------------------- registration

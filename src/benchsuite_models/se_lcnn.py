@@ -39,9 +39,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchsuite.api import ConfigError, DataError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
+from benchsuite.api import ConfigError, ModelSpec, Recipe, Task, TaskInfo, hookimpl
 
 from ._features import LFCC
+from ._lcnn import checked_lfcc, lcnn_blstm_skip
 from .lfcc_lcnn import _lcnn_body
 
 NAME = "se-lcnn"
@@ -135,23 +136,11 @@ class SeLcnn(nn.Module):
 
     def features(self, waveforms: torch.Tensor) -> torch.Tensor:
         """``[batch, frames, 60]`` LFCC in float32, without gradients (as the reference)."""
-        if waveforms.dim() != 2:
-            raise DataError(f"{NAME} expects [batch, samples] audio, got shape {tuple(waveforms.shape)}")
-        if waveforms.shape[1] < self.min_samples():
-            raise DataError(f"{NAME} needs at least {self.min_samples()} samples per input "
-                            f"({self.MIN_FRAMES} LFCC frames); got {waveforms.shape[1]}")
-        with torch.no_grad(), torch.autocast(device_type=waveforms.device.type, enabled=False):
-            return self.frontend(waveforms.float())
+        return checked_lfcc(self.frontend, waveforms, NAME, self.min_samples(), self.MIN_FRAMES)
 
     def embed(self, waveforms: torch.Tensor) -> torch.Tensor:
-        hidden = self.lcnn(self.features(waveforms).unsqueeze(1))  # [B, 32, T/16, 3]
-        batch, channels, frames, width = hidden.shape
-        sequence = hidden.permute(0, 2, 1, 3).reshape(batch, frames, channels * width)
-        recurrent = sequence
-        for lstm in self.blstm:
-            recurrent, _ = lstm(recurrent)
         # the reference sums over time ("LSTM-sum"); the linear layer's bias makes sum and mean differ
-        return self.embedding((recurrent + sequence).sum(dim=1))
+        return self.embedding(lcnn_blstm_skip(self.lcnn, self.blstm, self.features(waveforms)).sum(dim=1))
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
         return self.classes(self.embed(waveforms))
