@@ -60,7 +60,8 @@ def test_plugin_registers_the_four_asvspoof_datasets_and_their_baselines() -> No
     assert la21[("B04 RawNet2", "eer")].model == "rawnet2"
     assert la21[("B01 CQCC-GMM", "eer")].value == pytest.approx(0.1562)
     assert la21[("B03 LFCC-LCNN", "min_tdcf_revised")].value == pytest.approx(0.3445)
-    df21 = {b.spec.system: b.spec.value for b in registry.baselines_for("asvspoof2021-df")}
+    # the dataset plugin's own rows (model plugins add theirs, e.g. the SSL systems' released weights)
+    df21 = {b.spec.system: b.spec.value for b in registry.baselines_for("asvspoof2021-df") if b.plugin.name == "asvspoof"}
     assert df21 == pytest.approx({"B01 CQCC-GMM": 0.2556, "B02 LFCC-GMM": 0.2525, "B03 LFCC-LCNN": 0.2348,
                                   "B04 RawNet2": 0.2238})
     la19 = {(b.spec.system, b.spec.metric): b.spec for b in registry.baselines_for("asvspoof2019-la")

@@ -191,9 +191,9 @@ class CellDirectories:
         stamp = record.get("start", "").replace(":", "").replace("-", "") or "unknown"
         path = self.root / "invocations" / f"{stamp}-{os.getpid()}.json"
         serial = 1
-        while path.exists():  # two runs of one process in the same second keep both records
+        while path.exists():  # two runs of one process in the same second keep both records, in order
             serial += 1
-            path = self.root / "invocations" / f"{stamp}-{os.getpid()}-{serial}.json"
+            path = self.root / "invocations" / f"{stamp}.{serial:03d}-{os.getpid()}.json"
         atomic_write_json(path, record)
         return path
 

@@ -96,7 +96,9 @@ class _Launch:
             code = process.exitcode
             if code is None:
                 continue
-            if code != 0 and self.first_failure is None:
+            # a rank killed by a signal is the cause even when the poll sees the ranks its death broke first
+            killed_first = code < 0 and self.first_failure is not None and self.first_failure[1] >= 0
+            if code != 0 and (self.first_failure is None or killed_first):
                 self.first_failure = (rank, code, process.pid)
             if (code != 0 or rank == 0) and self.stop_after is None and self.alive():
                 self.stop_after = now + RANK_GRACE_SECONDS
