@@ -32,7 +32,7 @@ import torch
 import torch.utils.checkpoint
 from torch import nn
 
-from benchsuite.api import ConfigError, DataError
+from benchsuite.api import ConfigError, DataError, key_problems
 
 FAMILIES = ("wav2vec2", "hubert", "wavlm")
 
@@ -364,11 +364,7 @@ def load_front_end_model(path: Path, expected: str, option: str,
         _check_expected(loaded, expected, option)
     model = architecture.build()
     result = model.load_state_dict(loaded.state, strict=False)
-    problems = []
-    if result.missing_keys:
-        problems.append(f"missing {_first(result.missing_keys)}")
-    if result.unexpected_keys:
-        problems.append(f"unexpected {_first(result.unexpected_keys)}")
+    problems = key_problems(result.missing_keys, result.unexpected_keys, shown=3)
     if problems:
         raise DataError(f"{option} {path}: its {loaded.layout} weights do not fit the {architecture.family} "
                         f"architecture its config describes ({'; '.join(problems)})")
@@ -382,13 +378,8 @@ def _check_expected(loaded: LoadedWeights, expected: str, option: str) -> None:
     problems = []
     if loaded.architecture.family != family:
         problems.append(f"a {loaded.architecture.family} model, not {family}")
-    missing = sorted(set(reference) - set(found))
-    unexpected = sorted(set(found) - set(reference))
+    problems += key_problems(sorted(set(reference) - set(found)), sorted(set(found) - set(reference)), shown=3)
     shapes = sorted(k for k in set(reference) & set(found) if reference[k] != found[k])
-    if missing:
-        problems.append(f"missing {_first(missing)}")
-    if unexpected:
-        problems.append(f"unexpected {_first(unexpected)}")
     if shapes:
         problems.append("shapes differ: " + ", ".join(f"{k} {found[k]} (expected {reference[k]})" for k in shapes[:3]))
     if problems:
@@ -396,11 +387,6 @@ def _check_expected(loaded: LoadedWeights, expected: str, option: str) -> None:
         raise DataError(f"{option} {loaded.path}: not the expected architecture {expected} (torchaudio {builder}); "
                         f"the checkpoint has {kw['encoder_num_layers']} layers of dim {kw['encoder_embed_dim']}: "
                         f"{'; '.join(problems)}")
-
-
-def _first(keys: list[str], shown: int = 3) -> str:
-    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
-    return ", ".join(keys[:shown]) + more
 
 
 class _ScaleGradient(torch.autograd.Function):

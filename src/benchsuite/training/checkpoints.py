@@ -15,11 +15,12 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import torch
 
 from benchsuite.common.files import atomic_write_bytes, atomic_write_text
+from benchsuite.common.weights import key_problems
 from benchsuite.contract import CellFailure, ModelSpec
 
 LAST = "last.pt"
@@ -165,11 +166,7 @@ def load_weights_strictly(spec: ModelSpec, model: Any, state: Mapping[str, Any],
         weights = spec.convert_checkpoint(weights)
     if isinstance(model, torch.nn.Module):
         result = model.load_state_dict(weights, strict=False)
-        problems = []
-        if result.missing_keys:
-            problems.append(f"missing {_first(result.missing_keys)}")
-        if result.unexpected_keys:
-            problems.append(f"unexpected {_first(result.unexpected_keys)}")
+        problems = key_problems(result.missing_keys, result.unexpected_keys, shown=4)
         if problems:
             raise DataError(f"{option} {path}: does not match model {spec.name!r} with this config "
                             f"({'; '.join(problems)})")
@@ -180,6 +177,3 @@ def load_weights_strictly(spec: ModelSpec, model: Any, state: Mapping[str, Any],
             raise DataError(f"{option} {path}: cannot load into {spec.name!r} ({exc})") from exc
 
 
-def _first(keys: Sequence[str], shown: int = 4) -> str:
-    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
-    return ", ".join(keys[:shown]) + more
