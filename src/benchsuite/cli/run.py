@@ -52,7 +52,7 @@ def run_benchmark(options: RunOptions, *, registry: Registry | None = None, exec
     out = Path(options.out)
     store = ResultsStore(out)
     summary = RunSummary(out, cells)
-    reuse = partition_cells(store, cells, progress, registry)
+    reuse = partition_cells(store, cells, progress)
     pending = reuse.pending
     summary.reused.extend(reuse.reused_ids)
     summary.results.extend(reuse.reused + reuse.running)

@@ -1,6 +1,7 @@
 """Files every stage writes: atomically, so a reader never sees half a file; and the cache folder."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -47,6 +48,19 @@ def json_default(obj: Any) -> Any:
     if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums
         return obj.value
     raise TypeError(f"cannot store {type(obj).__name__} in JSON")
+
+
+def stat_fingerprint(paths: list[str]) -> str:
+    """SHA-256 (16 hex digits) over each file's name, size and mtime (``os.stat``, nothing read),
+    in sorted order of the paths; a missing file counts as such."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        try:
+            stat = os.stat(path)
+            digest.update(f"{os.path.basename(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{os.path.basename(path)}\0missing\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def cache_dir_default() -> Path:

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchsuite.common.files import stat_fingerprint
 from benchsuite.contract import ConfigError, Dataset, DatasetSpec, ModelSpec, Task
 from benchsuite.contract.recipe import without_added_defaults
 from benchsuite.planning.cell_config import CellConfig, CellIdentity, CellRuntime, DataEntry, PluginTag
@@ -175,6 +176,7 @@ class _DatasetChecks:
         self.check_audio = check_audio
         self.opened: dict[str, Dataset] = {}
         self.fingerprints: dict[str, str] = {}
+        self.audio: dict[str, dict[str, str]] = {}
 
     def open(self, spec: DatasetSpec, entry: DataEntry) -> Dataset:
         key = json.dumps([spec.name, entry.to_plain()], sort_keys=True, default=str)
@@ -188,6 +190,16 @@ class _DatasetChecks:
     def fingerprint(self, spec: DatasetSpec, entry: DataEntry) -> str:
         self.open(spec, entry)
         return self.fingerprints[json.dumps([spec.name, entry.to_plain()], sort_keys=True, default=str)]
+
+    def audio_fingerprint(self, spec: DatasetSpec, entry: DataEntry) -> dict[str, str]:
+        """split -> the stat fingerprint of its audio files (see storage.reuse): outside the cell id,
+        checked when a stored cell is reused, from the splits this plan has already parsed."""
+        key = json.dumps([spec.name, entry.to_plain()], sort_keys=True, default=str)
+        if key not in self.audio:
+            dataset = self.open(spec, entry)
+            self.audio[key] = {split: stat_fingerprint([str(u.path) for u in dataset.load_split(split).utterances])
+                               for split in dataset.split_names()}
+        return self.audio[key]
 
 
 def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Registered, seed: int,
@@ -229,6 +241,8 @@ def _make_cell(registry: Registry, dreg: Registered, train_name: str, mreg: Regi
         precision_requested=options.precision,
         command=options.command,
         released_path=str(released.path) if released is not None else None,
+        audio_fingerprints={dspec.name: checks.audio_fingerprint(dspec, eval_data),
+                            train_name: checks.audio_fingerprint(treg.spec, train_data)},
     )
     # beside the identity, not in it: a reworded reference must not orphan stored cells
     config = CellConfig(identity, runtime, fidelity=deviations_record(list(model.deviations)))

@@ -3,7 +3,8 @@
 A cell is reused when its stored result is done and the audio it was trained and scored on is
 the audio there now.  The cell id covers the protocol files (their hash) but not the audio, so
 the cell config records an **audio fingerprint** per dataset and split, outside the hashed
-identity (``runtime.audio_fingerprints``): SHA-256 over every listed file's name, size and
+identity (``runtime.audio_fingerprints``, computed by the plan from the splits it parsed with
+``common.files.stat_fingerprint``): SHA-256 over every listed file's name, size and
 modification time (``os.stat``, nothing read).  A content hash would also survive a copy that
 resets modification times, but it reads the whole corpus (tens of GB for ASVspoof) on every run;
 size and mtime cost one ``stat`` per file (see docs/results-schema.md for the measurement).
@@ -15,7 +16,6 @@ size and mtime cost one ``stat`` per file (see docs/results-schema.md for the me
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,9 +24,7 @@ from typing import Any
 
 from benchsuite.cell.directory import EXECUTOR_RECORD, LEASE_FILE, CellDirectories, running_elsewhere
 from benchsuite.common.progress import Progress
-from benchsuite.contract import BenchsuiteError
-from benchsuite.planning.plan import Cell, open_dataset
-from benchsuite.plugins.registry import Registry
+from benchsuite.planning.plan import Cell
 
 FINGERPRINT_KEY = "audio_fingerprints"
 
@@ -42,40 +40,10 @@ class Partition:
         return [r["cell_id"] for r in self.reused]
 
 
-def split_fingerprint(paths: list[str]) -> str:
-    """SHA-256 (16 hex digits) over each file's name, size and mtime, in the protocol's order of
-    names; a missing file counts as such."""
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        try:
-            stat = os.stat(path)
-            digest.update(f"{os.path.basename(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        except OSError:
-            digest.update(f"{os.path.basename(path)}\0missing\n".encode())
-    return digest.hexdigest()[:16]
-
-
-def audio_fingerprints(registry: Registry, cell: Cell, cache: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``{dataset: {split: fingerprint}}`` of the datasets the cell reads (eval and training)."""
-    cache = {} if cache is None else cache
-    ident, data = cell.identity, cell.config.runtime.data
-    out: dict[str, Any] = {}
-    for name in dict.fromkeys((ident.dataset, ident.train_dataset)):
-        key = repr((name, data.get(name)))
-        if key not in cache:
-            dataset = open_dataset(registry.datasets.get(name).spec, data[name])
-            cache[key] = {split: split_fingerprint([str(u.path) for u in dataset.load_split(split).utterances])
-                          for split in dataset.split_names()}
-        out[name] = cache[key]
-    return out
-
-
-def partition_cells(store: CellDirectories, cells: list[Cell], progress: Progress,
-                    registry: Registry | None) -> Partition:
+def partition_cells(store: CellDirectories, cells: list[Cell], progress: Progress) -> Partition:
     """Sort the planned cells into reused, left to another run, and to run (see the module doc).
-    Each cell to run carries its audio fingerprint in ``runtime``, so its config.yaml records it."""
+    The plan put each cell's audio fingerprint in ``runtime``, so its config.yaml records it."""
     partition = Partition()
-    cache: dict[str, Any] = {}
     unchecked = 0
     for cell in cells:
         holder = store.lease_holder(cell.cell_id)
@@ -83,9 +51,7 @@ def partition_cells(store: CellDirectories, cells: list[Cell], progress: Progres
             progress.message(f"{cell.label}: another run is training it ({holder}); left to it")
             partition.running.append(running_elsewhere(cell.cell_id, holder))
             continue
-        current = _fingerprints_or_none(registry, cell, cache)
-        if current is not None:
-            cell.config = cell.config.with_runtime(audio_fingerprints=current)
+        current = cell.config.runtime.audio_fingerprints
         stored_config = store.read_config(cell.cell_id)
         stored = ((stored_config or {}).get("runtime") or {}).get(FINGERPRINT_KEY)
         if stored is not None and current is not None and stored != current:
@@ -107,15 +73,6 @@ def partition_cells(store: CellDirectories, cells: list[Cell], progress: Progres
         progress.message(f"notice: {unchecked} done cell(s) were stored before audio fingerprints were recorded; "
                          f"reused without checking that their audio is unchanged")
     return partition
-
-
-def _fingerprints_or_none(registry: Registry | None, cell: Cell, cache: dict[str, Any]) -> dict[str, Any] | None:
-    if registry is None:
-        return None
-    try:
-        return audio_fingerprints(registry, cell, cache)
-    except BenchsuiteError:
-        return None  # the plan validated the data; a dataset the plugin cannot reopen is not fingerprinted
 
 
 def supersede(store: CellDirectories, cell_id: str) -> Path:
